@@ -1,0 +1,16 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod category;
+mod interruption;
+mod lang;
+mod parse_name_error;
+mod reason;
+
+pub use category::Category;
+pub use interruption::{Interruption, decode};
+pub use lang::Lang;
+pub use parse_name_error::ParseNameError;
+pub use reason::Reason;

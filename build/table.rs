@@ -38,9 +38,8 @@ pub const CATEGORIES: [(&str, &str); 13] = [
     ("unknown", "Unknown"),
 ];
 
-/// The errcode whose unlisted sub-codes mean "admission refused, reason not given".
-/// Rule 2 of the fallback rules applies to errcodes whose rows disagree on a category;
-/// for this one, a sub-code outside every agreeing hundred-block is `refused`, for any other `unknown`.
+/// The errcode whose unlisted sub-codes are placed by hundred-block (rule 2 of the fallback rules):
+/// errcode 18, admission refused, where each block of sub-codes is one kind of refusal.
 pub const ADMISSION_ERRCODE: u32 = 18;
 
 /// One validated row.
@@ -125,7 +124,9 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, TableError> {
         if let Some(first) = by_codes.insert((errcode, sub_errcode), line) {
             return Err(fail(
                 line,
-                format!("duplicate code pair {errcode}/{sub_errcode} (first listed on line {first})"),
+                format!(
+                    "duplicate code pair {errcode}/{sub_errcode} (first listed on line {first})"
+                ),
             ));
         }
 
@@ -170,7 +171,11 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, TableError> {
             }
         };
 
-        for (column, value) in [("description", fields[4]), ("zh", fields[5]), ("ko", fields[6])] {
+        for (column, value) in [
+            ("description", fields[4]),
+            ("zh", fields[5]),
+            ("ko", fields[6]),
+        ] {
             if value.trim().is_empty() {
                 return Err(fail(line, format!("empty message in column `{column}`")));
             }
@@ -242,15 +247,12 @@ pub fn camel_case(name: &str) -> String {
 pub enum Fallback {
     /// Rule 1: every row of the errcode has this category.
     Uniform(&'static str),
-    /// Rule 2: the rows disagree. Hundred-blocks (`sub_errcode / 100`) whose rows agree keep
-    /// their category; any other sub-code gets `otherwise`.
-    Blocks {
-        blocks: Vec<(u32, &'static str)>,
-        otherwise: &'static str,
-    },
+    /// Rule 2, for [`ADMISSION_ERRCODE`] when its rows disagree: hundred-blocks
+    /// (`sub_errcode / 100`) whose rows agree keep their category; any other sub-code is `refused`.
+    Blocks(Vec<(u32, &'static str)>),
 }
 
-/// Derives the fallback rule of every listed errcode. Errcodes not returned are `unknown` (rule 3).
+/// Derives the fallback rule of each errcode that has one. Any other errcode is `unknown` (rule 3).
 pub fn fallbacks(rows: &[Row]) -> Vec<(u32, Fallback)> {
     let mut by_errcode: BTreeMap<u32, Vec<&Row>> = BTreeMap::new();
     for row in rows {
@@ -258,29 +260,22 @@ pub fn fallbacks(rows: &[Row]) -> Vec<(u32, Fallback)> {
     }
     by_errcode
         .into_iter()
-        .map(|(errcode, rows)| {
-            let fallback = match shared_category(rows.iter().copied()) {
-                Some(category) => Fallback::Uniform(category),
-                None => {
-                    let mut by_block: BTreeMap<u32, Vec<&Row>> = BTreeMap::new();
-                    for row in &rows {
-                        by_block.entry(row.sub_errcode / 100).or_default().push(row);
-                    }
-                    let blocks = by_block
-                        .into_iter()
-                        .filter_map(|(block, rows)| {
-                            shared_category(rows.into_iter()).map(|c| (block, c))
-                        })
-                        .collect();
-                    let otherwise = if errcode == ADMISSION_ERRCODE {
-                        "refused"
-                    } else {
-                        "unknown"
-                    };
-                    Fallback::Blocks { blocks, otherwise }
-                }
-            };
-            (errcode, fallback)
+        .filter_map(|(errcode, rows)| {
+            if let Some(category) = shared_category(rows.iter().copied()) {
+                return Some((errcode, Fallback::Uniform(category)));
+            }
+            if errcode != ADMISSION_ERRCODE {
+                return None;
+            }
+            let mut by_block: BTreeMap<u32, Vec<&Row>> = BTreeMap::new();
+            for row in rows {
+                by_block.entry(row.sub_errcode / 100).or_default().push(row);
+            }
+            let blocks = by_block
+                .into_iter()
+                .filter_map(|(block, rows)| shared_category(rows.into_iter()).map(|c| (block, c)))
+                .collect();
+            Some((errcode, Fallback::Blocks(blocks)))
         })
         .collect()
 }

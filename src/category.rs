@@ -28,8 +28,20 @@ use crate::{Lang, ParseNameError};
 /// };
 /// assert_eq!(action, "top up or reactivate the account");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-#[derive(strum::EnumIter, strum::EnumCount, strum::IntoStaticStr, strum::EnumString)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    strum::EnumIter,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[strum(serialize_all = "snake_case")]
 #[strum(parse_err_ty = ParseNameError, parse_err_fn = ParseNameError::category)]
 pub enum Category {

@@ -203,14 +203,18 @@ mod wire {
     /// A `reason` or `category` that contradicts the codes it came with.
     #[derive(Debug, thiserror::Error)]
     pub(super) enum Mismatch {
-        #[error("reason `{given}` does not match code pair {errcode}/{sub_errcode}, which is {expected}")]
+        #[error(
+            "reason `{given}` does not match code pair {errcode}/{sub_errcode}, which is {expected}"
+        )]
         Reason {
             given: Reason,
             errcode: u32,
             sub_errcode: u32,
             expected: Expected,
         },
-        #[error("category `{given}` does not match code pair {errcode}/{sub_errcode}, which is `{expected}`")]
+        #[error(
+            "category `{given}` does not match code pair {errcode}/{sub_errcode}, which is `{expected}`"
+        )]
         Category {
             given: Category,
             errcode: u32,

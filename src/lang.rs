@@ -12,8 +12,21 @@ use crate::ParseNameError;
 /// assert_eq!(Reason::AccountOverdue.message(lang), "账号欠费，您的直播服务已被暂时关停，请及时充值");
 /// # Ok::<(), tencent_css_errcode::ParseNameError>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
-#[derive(strum::EnumIter, strum::EnumCount, strum::IntoStaticStr, strum::EnumString)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    Default,
+    strum::EnumIter,
+    strum::EnumCount,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[strum(serialize_all = "snake_case")]
 #[strum(parse_err_ty = ParseNameError, parse_err_fn = ParseNameError::lang)]
 pub enum Lang {

@@ -1,0 +1,227 @@
+//! Every way `data/codes.tsv` can be malformed fails with `file:line: reason`.
+//! These run the same parser build.rs runs.
+
+#[allow(dead_code)]
+#[path = "../build/table.rs"]
+mod table;
+
+use strum::IntoEnumIterator;
+use tencent_css_errcode::Category;
+
+const HEADER: &str = "errcode\tsub_errcode\tname\tcategory\tdescription\tzh\tko\tnote";
+const GOOD: &str = "18\t202\taccount_overdue\taccount\tIn arrears.\t账号欠费\t계정 연체\t";
+
+/// A table with a comment, the header and a good row, then `extra` on line 4.
+fn with_row(extra: &str) -> String {
+    format!("# comment\n{HEADER}\n{GOOD}\n{extra}\n")
+}
+
+fn error(text: &str) -> String {
+    table::parse("data/codes.tsv", text)
+        .expect_err("the table must be rejected")
+        .to_string()
+}
+
+#[test]
+fn the_real_table_is_valid() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/codes.tsv")).unwrap();
+    let rows = table::parse("data/codes.tsv", &text).unwrap();
+    assert_eq!(rows.len(), 70);
+    assert_eq!(
+        rows[0].line, 4,
+        "two comment lines and the header come first"
+    );
+}
+
+#[test]
+fn a_good_row_parses() {
+    let rows = table::parse(
+        "t.tsv",
+        &with_row("21\t102\treplaced_by_new_push\trequested\tx\ty\tz\tnote"),
+    )
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].line, 4);
+    assert_eq!(rows[1].variant, "ReplacedByNewPush");
+    assert_eq!(rows[1].note, "note");
+}
+
+#[test]
+fn wrong_column_count() {
+    assert_eq!(
+        error(&with_row("5\t0\tinternal_error_5\tinternal\tx\ty")),
+        "data/codes.tsv:4: wrong column count: expected 8 tab-separated columns, found 6"
+    );
+    assert_eq!(
+        error(&with_row(
+            "5\t0\tinternal_error_5\tinternal\tx\ty\tz\tn\textra"
+        )),
+        "data/codes.tsv:4: wrong column count: expected 8 tab-separated columns, found 9"
+    );
+}
+
+#[test]
+fn codes_must_be_non_negative_integers() {
+    for (row, message) in [
+        (
+            "-1\t0\tx\tinternal\tx\ty\tz\t",
+            "errcode `-1` is not a non-negative integer that fits in 32 bits",
+        ),
+        (
+            "5\tabc\tx\tinternal\tx\ty\tz\t",
+            "sub_errcode `abc` is not a non-negative integer that fits in 32 bits",
+        ),
+        (
+            "+5\t0\tx\tinternal\tx\ty\tz\t",
+            "errcode `+5` is not a non-negative integer that fits in 32 bits",
+        ),
+        (
+            "5\t4294967296\tx\tinternal\tx\ty\tz\t",
+            "sub_errcode `4294967296` is not a non-negative integer that fits in 32 bits",
+        ),
+        (
+            "\t0\tx\tinternal\tx\ty\tz\t",
+            "errcode `` is not a non-negative integer that fits in 32 bits",
+        ),
+        (
+            "1.5\t0\tx\tinternal\tx\ty\tz\t",
+            "errcode `1.5` is not a non-negative integer that fits in 32 bits",
+        ),
+    ] {
+        assert_eq!(
+            error(&with_row(row)),
+            format!("data/codes.tsv:4: {message}")
+        );
+    }
+}
+
+#[test]
+fn duplicate_code_pair() {
+    assert_eq!(
+        error(&with_row("18\t202\tother_name\taccount\tx\ty\tz\t")),
+        "data/codes.tsv:4: duplicate code pair 18/202 (first listed on line 3)"
+    );
+}
+
+#[test]
+fn duplicate_variant_name() {
+    assert_eq!(
+        error(&with_row("18\t203\taccount_overdue\taccount\tx\ty\tz\t")),
+        "data/codes.tsv:4: duplicate variant name `account_overdue` (first used on line 3)"
+    );
+    // Different snake_case names that become the same Rust variant.
+    let text =
+        format!("{HEADER}\n1\t0\tx_1_2\tunknown\ta\tb\tc\t\n2\t0\tx1_2\tunknown\ta\tb\tc\t\n");
+    assert_eq!(
+        error(&text),
+        "data/codes.tsv:3: duplicate variant name `x1_2`: it becomes `X1_2`, as `x_1_2` on line 2 does"
+    );
+}
+
+#[test]
+fn invalid_variant_name() {
+    for name in [
+        "AccountOverdue",
+        "1st",
+        "a__b",
+        "_a",
+        "a_",
+        "a-b",
+        "",
+        "naïve",
+        "a b",
+    ] {
+        let message = error(&with_row(&format!("18\t203\t{name}\taccount\tx\ty\tz\t")));
+        assert_eq!(
+            message,
+            format!(
+                "data/codes.tsv:4: invalid variant name `{name}`: use snake_case (ASCII lowercase letters \
+                 and digits in words joined by single underscores, starting with a letter)"
+            ),
+        );
+    }
+}
+
+#[test]
+fn unknown_category() {
+    let message = error(&with_row("18\t203\tforced\tbilling\tx\ty\tz\t"));
+    assert!(
+        message.starts_with("data/codes.tsv:4: unknown category `billing` (expected one of: client_closed, requested,"),
+        "{message}"
+    );
+}
+
+#[test]
+fn empty_message() {
+    for (row, column) in [
+        ("18\t203\tforced\taccount\t\ty\tz\t", "description"),
+        ("18\t203\tforced\taccount\tx\t \tz\t", "zh"),
+        ("18\t203\tforced\taccount\tx\ty\t\t", "ko"),
+    ] {
+        assert_eq!(
+            error(&with_row(row)),
+            format!("data/codes.tsv:4: empty message in column `{column}`")
+        );
+    }
+}
+
+#[test]
+fn header_and_empty_table() {
+    assert_eq!(
+        error("errcode\tsub\tname\tcategory\tdescription\tzh\tko\tnote\n"),
+        "data/codes.tsv:1: the header must be `errcode\\tsub_errcode\\tname\\tcategory\\tdescription\\tzh\\tko\\tnote`"
+    );
+    assert_eq!(
+        error(&format!("{HEADER}\n")),
+        "data/codes.tsv:1: the table has no rows"
+    );
+    assert_eq!(
+        error("# only a comment\n"),
+        "data/codes.tsv:1: no header line"
+    );
+}
+
+#[test]
+fn camel_case_keeps_numbers_apart() {
+    assert_eq!(
+        table::camel_case("internal_error_18_100"),
+        "InternalError18_100"
+    );
+    assert_eq!(table::camel_case("client_closed_1"), "ClientClosed1");
+    assert_eq!(table::camel_case("tx_time_missing"), "TxTimeMissing");
+}
+
+#[test]
+fn build_categories_match_the_crate() {
+    let crate_names: Vec<&str> = Category::iter().map(Category::name).collect();
+    let table_names: Vec<&str> = table::CATEGORIES.iter().map(|(n, _)| *n).collect();
+    assert_eq!(crate_names, table_names);
+    for (category, (_, variant)) in Category::iter().zip(table::CATEGORIES) {
+        assert_eq!(format!("{category:?}"), variant);
+    }
+}
+
+#[test]
+fn fallbacks_are_derived_from_the_rows() {
+    let text = format!(
+        "{HEADER}\n\
+         7\t0\ta\tnetwork\tx\ty\tz\t\n\
+         7\t1\tb\tnetwork\tx\ty\tz\t\n\
+         8\t0\tc\tnetwork\tx\ty\tz\t\n\
+         8\t1\td\tidle\tx\ty\tz\t\n\
+         18\t100\te\tinternal\tx\ty\tz\t\n\
+         18\t101\tf\tinternal\tx\ty\tz\t\n\
+         18\t200\tg\taccount\tx\ty\tz\t\n\
+         18\t201\th\tauth\tx\ty\tz\t\n"
+    );
+    let rows = table::parse("t.tsv", &text).unwrap();
+    assert_eq!(
+        table::fallbacks(&rows),
+        vec![
+            (7, table::Fallback::Uniform("network")),
+            // 8 disagrees and is not errcode 18: no fallback rule, so unknown.
+            (18, table::Fallback::Blocks(vec![(1, "internal")])),
+        ]
+    );
+}

@@ -103,85 +103,129 @@ fn generate(rows: &[Row]) -> String {
     }
     let _ = writeln!(w, "];\n");
 
-    let _ = writeln!(w, "/// The listed reason for a code pair.");
-    let _ = writeln!(
-        w,
-        "const fn lookup(errcode: u32, sub_errcode: u32) -> Option<Reason> {{"
-    );
-    let _ = writeln!(w, "    match (errcode, sub_errcode) {{");
-    for row in rows {
-        let _ = writeln!(
-            w,
-            "        ({}, {}) => Some(Reason::{}),",
-            row.errcode, row.sub_errcode, row.variant
-        );
-    }
-    let _ = writeln!(w, "        _ => None,\n    }}\n}}\n");
-
-    let _ = writeln!(
-        w,
-        "/// The category of a pair that is not listed, derived from the rows of its errcode."
-    );
-    let _ = writeln!(
-        w,
-        "const fn fallback_category(errcode: u32, sub_errcode: u32) -> Category {{"
-    );
-    let fallbacks = table::fallbacks(rows);
-    let uses_sub = fallbacks
-        .iter()
-        .any(|(_, f)| matches!(f, Fallback::Blocks(_)));
-    if !uses_sub {
-        let _ = writeln!(w, "    let _ = sub_errcode;");
-    }
-    let _ = writeln!(w, "    match errcode {{");
-    // One arm per category for the errcodes that agree, then one arm per errcode that does not.
-    for (category, _) in table::CATEGORIES {
-        let codes: Vec<u32> = fallbacks
-            .iter()
-            .filter(|(_, f)| *f == Fallback::Uniform(category))
-            .map(|(e, _)| *e)
-            .collect();
-        if !codes.is_empty() {
-            let _ = writeln!(
-                w,
-                "        {} => Category::{},",
-                pattern(&codes),
-                category_variant(category)
-            );
-        }
-    }
-    for (errcode, fallback) in &fallbacks {
-        if let Fallback::Blocks(blocks) = fallback {
-            let _ = writeln!(w, "        {errcode} => match sub_errcode / 100 {{");
-            for (block, category) in blocks {
-                let _ = writeln!(
-                    w,
-                    "            {block} => Category::{},",
-                    category_variant(category)
-                );
-            }
-            let _ = writeln!(w, "            _ => Category::Refused,\n        }},");
-        }
-    }
-    let _ = writeln!(w, "        _ => Category::Unknown,\n    }}\n}}");
+    write_hash_table(w, rows);
+    write_fallbacks(w, rows);
     s
 }
 
-/// A match pattern for ascending codes, with runs of three or more written as ranges: `0 | 22 | 25..=32`.
-fn pattern(codes: &[u32]) -> String {
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < codes.len() {
-        let mut j = i;
-        while j + 1 < codes.len() && codes[j + 1] == codes[j] + 1 {
-            j += 1;
+/// The slot of a listed pair: `(key * multiplier) >> shift`, with `key = errcode << 32 | sub_errcode`
+/// (as `src/reason.rs` computes it).
+fn slot(errcode: u32, sub_errcode: u32, multiplier: u64, shift: u32) -> usize {
+    let key = (u64::from(errcode) << 32) | u64::from(sub_errcode);
+    (key.wrapping_mul(multiplier) >> shift) as usize
+}
+
+/// Finds a multiplier that sends every listed pair to a slot of its own, in the smallest table
+/// (at least twice the rows) that has one. Deterministic: the same table gives the same multiplier.
+fn perfect_hash(rows: &[Row]) -> (u64, u32) {
+    for bits in 7..=16u32 {
+        if (1usize << bits) < rows.len() * 2 {
+            continue;
         }
-        if j - i >= 2 {
-            parts.push(format!("{}..={}", codes[i], codes[j]));
-        } else {
-            parts.extend(codes[i..=j].iter().map(u32::to_string));
+        let shift = 64 - bits;
+        let mut state = 0x5EED_u64;
+        for _ in 0..200_000 {
+            // splitmix64
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            let multiplier = (z ^ (z >> 31)) | 1;
+            let mut used = vec![false; 1 << bits];
+            let collision_free = rows.iter().all(|row| {
+                let i = slot(row.errcode, row.sub_errcode, multiplier, shift);
+                !std::mem::replace(&mut used[i], true)
+            });
+            if collision_free {
+                return (multiplier, shift);
+            }
         }
-        i = j + 1;
     }
-    parts.join(" | ")
+    fail("no collision-free hash found for the code table");
+}
+
+fn write_hash_table(w: &mut String, rows: &[Row]) {
+    if rows
+        .iter()
+        .any(|r| (r.errcode, r.sub_errcode) == (u32::MAX, u32::MAX))
+    {
+        fail(&format!(
+            "{TABLE}: {}/{} cannot be listed: its key marks the free hash slots",
+            u32::MAX,
+            u32::MAX
+        ));
+    }
+    let (multiplier, shift) = perfect_hash(rows);
+    let len = 1usize << (64 - shift);
+    let _ = writeln!(
+        w,
+        "/// Multiplier of the perfect hash over the listed pairs, found by build.rs."
+    );
+    let _ = writeln!(w, "const HASH_MULTIPLIER: u64 = {multiplier:#018x};");
+    let _ = writeln!(w, "/// `64 - log2(SLOTTED.len())`.");
+    let _ = writeln!(w, "const HASH_SHIFT: u32 = {shift};\n");
+    let _ = writeln!(
+        w,
+        "/// The reason in each slot of the perfect hash: every listed pair has a slot of its own."
+    );
+    let _ = writeln!(w, "const SLOTTED: [Option<Reason>; {len}] = {{");
+    let _ = writeln!(w, "    let mut slots = [None; {len}];");
+    for row in rows {
+        let _ = writeln!(
+            w,
+            "    slots[{}] = Some(Reason::{});",
+            slot(row.errcode, row.sub_errcode, multiplier, shift),
+            row.variant
+        );
+    }
+    let _ = writeln!(w, "    slots\n}};\n");
+}
+
+/// The fallback category of a pair, as `decode` must give it.
+fn fallback_of(fallbacks: &[(u32, Fallback)], errcode: u32, sub_errcode: u32) -> &'static str {
+    match fallbacks.iter().find(|(e, _)| *e == errcode) {
+        Some((_, Fallback::Uniform(category))) => category,
+        Some((_, Fallback::Blocks(blocks))) => blocks
+            .iter()
+            .find(|(b, _)| *b == sub_errcode / 100)
+            .map_or("refused", |(_, c)| *c),
+        None => "unknown",
+    }
+}
+
+fn write_fallbacks(w: &mut String, rows: &[Row]) {
+    let fallbacks = table::fallbacks(rows);
+    let max_errcode = rows.iter().map(|r| r.errcode).max().unwrap_or(0);
+    let max_block = rows.iter().map(|r| r.sub_errcode / 100).max().unwrap_or(0);
+    let _ = writeln!(
+        w,
+        "/// The category of an unlisted pair, by errcode (0..={max_errcode}) and hundred-block of the \
+         sub-code (0..={max_block}); the last row and column stand for every larger value."
+    );
+    let _ = writeln!(
+        w,
+        "const FALLBACK: [[Category; {}]; {}] = [",
+        max_block + 2,
+        max_errcode + 2
+    );
+    for errcode in 0..=max_errcode + 1 {
+        let by_block: Vec<&str> = (0..=max_block + 1)
+            .map(|block| category_variant(fallback_of(&fallbacks, errcode, block * 100)))
+            .collect();
+        if by_block.iter().all(|c| *c == by_block[0]) {
+            let _ = writeln!(
+                w,
+                "    [Category::{}; {}], // {errcode}",
+                by_block[0],
+                by_block.len()
+            );
+        } else {
+            let _ = writeln!(w, "    [ // {errcode}");
+            for (block, category) in by_block.iter().enumerate() {
+                let _ = writeln!(w, "        Category::{category}, // {errcode}/{block}xx");
+            }
+            let _ = writeln!(w, "    ],");
+        }
+    }
+    let _ = writeln!(w, "];");
 }

@@ -106,6 +106,7 @@ impl Category {
     /// assert!(Category::Network.retryable());
     /// assert!(!Category::Auth.retryable());
     /// ```
+    #[inline]
     pub const fn retryable(self) -> bool {
         matches!(
             self,
@@ -121,6 +122,7 @@ impl Category {
     /// assert!(Category::ClientClosed.is_intentional());
     /// assert!(!Category::Network.is_intentional());
     /// ```
+    #[inline]
     pub const fn is_intentional(self) -> bool {
         matches!(self, Category::ClientClosed | Category::Requested)
     }
@@ -133,6 +135,7 @@ impl Category {
     /// assert_eq!(Category::PushUrl.name(), "push_url");
     /// assert_eq!("push_url".parse::<Category>(), Ok(Category::PushUrl));
     /// ```
+    #[inline]
     pub const fn name(self) -> &'static str {
         match self {
             Category::ClientClosed => "client_closed",
@@ -158,6 +161,7 @@ impl Category {
     /// use tencent_css_errcode::Category;
     /// assert!(Category::Refused.description().contains("refused"));
     /// ```
+    #[inline]
     pub const fn description(self) -> &'static str {
         self.message(Lang::En)
     }
@@ -169,6 +173,7 @@ impl Category {
     /// use tencent_css_errcode::{Category, Lang};
     /// assert_eq!(Category::Auth.message(Lang::Zh), "推流鉴权失败");
     /// ```
+    #[inline]
     pub const fn message(self, lang: Lang) -> &'static str {
         let [en, zh, ko] = match self {
             Category::ClientClosed => [
@@ -251,6 +256,7 @@ impl Category {
     /// use tencent_css_errcode::Category;
     /// assert!(Category::Account.action().contains("console"));
     /// ```
+    #[inline]
     pub const fn action(self) -> &'static str {
         match self {
             Category::ClientClosed => {

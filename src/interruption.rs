@@ -1,4 +1,4 @@
-use crate::reason::unlisted_category;
+use crate::reason::lookup;
 use crate::{Category, Lang, Reason};
 
 /// Decodes an interruption code pair. Total: every pair gives an answer, and both numbers are kept.
@@ -35,12 +35,9 @@ use crate::{Category, Lang, Reason};
 /// const OVERDUE: Category = decode(18, 202).category();
 /// assert_eq!(OVERDUE, Category::Account);
 /// ```
+#[inline]
 pub const fn decode(errcode: u32, sub_errcode: u32) -> Interruption {
-    let reason = Reason::from_codes(errcode, sub_errcode);
-    let category = match reason {
-        Some(reason) => reason.category(),
-        None => unlisted_category(errcode, sub_errcode),
-    };
+    let (reason, category) = lookup(errcode, sub_errcode);
     Interruption {
         errcode,
         sub_errcode,
@@ -103,6 +100,7 @@ impl Interruption {
     /// ```
     /// assert_eq!(tencent_css_errcode::decode(99, 7).errcode(), 99);
     /// ```
+    #[inline]
     pub const fn errcode(&self) -> u32 {
         self.errcode
     }
@@ -113,6 +111,7 @@ impl Interruption {
     /// ```
     /// assert_eq!(tencent_css_errcode::decode(99, 7).sub_errcode(), 7);
     /// ```
+    #[inline]
     pub const fn sub_errcode(&self) -> u32 {
         self.sub_errcode
     }
@@ -125,6 +124,7 @@ impl Interruption {
     /// assert_eq!(decode(21, 102).reason(), Some(Reason::ReplacedByNewPush));
     /// assert_eq!(decode(21, 0).reason(), None);
     /// ```
+    #[inline]
     pub const fn reason(&self) -> Option<Reason> {
         self.reason
     }
@@ -136,6 +136,7 @@ impl Interruption {
     /// assert!(tencent_css_errcode::decode(3, 0).is_listed());
     /// assert!(!tencent_css_errcode::decode(3, 1).is_listed());
     /// ```
+    #[inline]
     pub const fn is_listed(&self) -> bool {
         self.reason.is_some()
     }
@@ -147,6 +148,7 @@ impl Interruption {
     /// use tencent_css_errcode::{Category, decode};
     /// assert_eq!(decode(18, 310).category(), Category::PushUrl);
     /// ```
+    #[inline]
     pub const fn category(&self) -> Category {
         self.category
     }
@@ -158,6 +160,7 @@ impl Interruption {
     /// use tencent_css_errcode::{Category, decode};
     /// assert_eq!(decode(18, 0).description(), Category::Refused.description());
     /// ```
+    #[inline]
     pub const fn description(&self) -> &'static str {
         self.message(Lang::En)
     }
@@ -169,6 +172,7 @@ impl Interruption {
     /// use tencent_css_errcode::{Lang, decode};
     /// assert_eq!(decode(18, 503).message(Lang::Zh), "校验鉴权参数不通过");
     /// ```
+    #[inline]
     pub const fn message(&self, lang: Lang) -> &'static str {
         match self.reason {
             Some(reason) => reason.message(lang),

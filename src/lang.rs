@@ -49,6 +49,7 @@ impl Lang {
     /// ```
     /// assert_eq!(tencent_css_errcode::Lang::Ko.name(), "ko");
     /// ```
+    #[inline]
     pub const fn name(self) -> &'static str {
         match self {
             Lang::En => "en",

@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 mod category;
+#[cfg(feature = "events")]
+pub mod events;
 mod interruption;
 mod lang;
 mod parse_name_error;

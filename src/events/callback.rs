@@ -1,0 +1,323 @@
+use core::fmt;
+use core::time::Duration;
+
+use super::lenient::{BadField, Lenient};
+use crate::{Interruption, decode};
+
+/// Which stream event a callback reports: its `event_type`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum EventKind {
+    /// `event_type` 0: the push ended. Carries an `errcode`.
+    StreamEnd,
+    /// `event_type` 1: a push started.
+    PushStart,
+}
+
+impl EventKind {
+    /// The `event_type` number: 0 or 1.
+    ///
+    /// # Example
+    /// ```
+    /// assert_eq!(tencent_css_errcode::events::EventKind::StreamEnd.event_type(), 0);
+    /// ```
+    pub const fn event_type(self) -> u8 {
+        match self {
+            EventKind::StreamEnd => 0,
+            EventKind::PushStart => 1,
+        }
+    }
+}
+
+/// A push-start or stream-end callback, as Tencent POSTs it (JSON).
+///
+/// Tolerant where real payloads vary: numbers may arrive as strings (`push_duration` always
+/// does), `idc_id`, `width`, `height` and other optional fields may be missing, and unknown
+/// fields are ignored. Strict where a wrong value would mislead: `event_type` must be 0 or 1, and
+/// a stream-end event must carry a non-negative integer `errcode`. Errors name the field and
+/// the value ([`EventError`]).
+///
+/// The fields are the payload's, under its own names. Check [`verify`](StreamEvent::verify)
+/// before trusting any of them.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::events::{EventKind, StreamEvent};
+///
+/// let event: StreamEvent = serde_json::from_str(r#"{
+///     "event_type": 0, "t": 1700000600, "sign": "…", "app": "push.example.com",
+///     "appname": "live", "stream_id": "room42", "event_time": 1700000000,
+///     "sequence": "6674468118806626493", "push_duration": "61000", "errcode": "18"
+/// }"#)?;
+/// assert_eq!(event.kind, EventKind::StreamEnd);
+/// assert_eq!(event.errcode, Some(18));
+/// assert_eq!(event.interruption().map(|i| i.category().name()), Some("refused"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug, serde::Deserialize)]
+#[serde(try_from = "RawStreamEvent")]
+#[non_exhaustive]
+pub struct StreamEvent {
+    /// `event_type`: stream end (0) or push start (1).
+    pub kind: EventKind,
+    /// `t`: when the signature expires, in Unix seconds (10 minutes after sending by default).
+    pub t: i64,
+    /// `sign`: lowercase hex `MD5(callback_key + t)`; see [`verify`](StreamEvent::verify).
+    pub sign: Option<String>,
+    /// `appid`: the account's APPID.
+    pub appid: Option<u64>,
+    /// `app`: the push domain.
+    pub app: String,
+    /// `appname`: the push URL's AppName (the console's "path").
+    pub appname: String,
+    /// `stream_id`: the StreamName.
+    pub stream_id: String,
+    /// `channel_id`: the same as `stream_id`.
+    pub channel_id: Option<String>,
+    /// `event_time`: when the event happened, in Unix seconds.
+    pub event_time: i64,
+    /// `sequence`: identifies one push session; the start and end events of a push share it.
+    pub sequence: String,
+    /// `node`: the IP address of the access point that took the push.
+    pub node: Option<String>,
+    /// `user_ip`: the pushing client's IP address.
+    pub user_ip: Option<String>,
+    /// `stream_param`: the push URL's query string.
+    pub stream_param: Option<String>,
+    /// `push_duration` in milliseconds (stream-end events only).
+    pub push_duration_ms: Option<u64>,
+    /// `errcode`: why the push ended. Always present on a stream-end event.
+    pub errcode: Option<u32>,
+    /// `errmsg`: free text; its wording has changed over the years, so do not match on it.
+    pub errmsg: Option<String>,
+    /// `set_id`: 1-6 inside the Chinese mainland, 7-200 outside.
+    pub set_id: Option<u32>,
+    /// `width` of the video, 0 or absent when unknown.
+    pub width: Option<u32>,
+    /// `height` of the video, 0 or absent when unknown.
+    pub height: Option<u32>,
+    /// `idc_id`: undocumented, present in newer payloads.
+    pub idc_id: Option<u64>,
+}
+
+/// A callback body that is JSON but not a valid stream event.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// `event_type` is neither 0 (stream end) nor 1 (push start).
+    #[error("unsupported event_type {0}: stream events are 0 (stream end) and 1 (push start)")]
+    UnsupportedEventType(String),
+    /// A field the event cannot do without is absent.
+    #[error("missing field `{0}`")]
+    MissingField(&'static str),
+    /// A field holds a value of the wrong kind or range.
+    #[error("field `{field}` is {value}: expected {expected}")]
+    InvalidField {
+        /// The field's name in the payload.
+        field: &'static str,
+        /// The value as received.
+        value: String,
+        /// What the field must hold.
+        expected: &'static str,
+    },
+}
+
+impl From<BadField> for EventError {
+    fn from(bad: BadField) -> Self {
+        EventError::InvalidField {
+            field: bad.field,
+            value: bad.value,
+            expected: bad.expected,
+        }
+    }
+}
+
+/// The key that is the same for every redelivery of one event (Tencent retries a delivery up to
+/// 12 times): `sequence`, `event_type` and `event_time`. Displays as `sequence:event_type:event_time`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct DedupeKey {
+    /// The push session's `sequence`.
+    pub sequence: String,
+    /// Start or end.
+    pub kind: EventKind,
+    /// The event's `event_time`.
+    pub event_time: i64,
+}
+
+impl fmt::Display for DedupeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            self.sequence,
+            self.kind.event_type(),
+            self.event_time
+        )
+    }
+}
+
+impl StreamEvent {
+    /// The decoded interruption of a stream-end event: `decode(errcode, 0)`, since callbacks
+    /// carry no sub-code. `None` for a push-start event.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::{Category, events::StreamEvent};
+    /// let event: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":1,"stream_id":"s",
+    ///     "sequence":"1","event_time":1,"errcode":21}"#).unwrap();
+    /// assert_eq!(event.interruption().unwrap().category(), Category::Requested);
+    /// ```
+    pub fn interruption(&self) -> Option<Interruption> {
+        match self.kind {
+            EventKind::StreamEnd => self.errcode.map(|errcode| decode(errcode, 0)),
+            EventKind::PushStart => None,
+        }
+    }
+
+    /// How long the push lasted (stream-end events).
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEvent;
+    /// let event: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":1,"stream_id":"s",
+    ///     "sequence":"1","event_time":1,"errcode":1,"push_duration":"1500"}"#).unwrap();
+    /// assert_eq!(event.push_duration(), Some(core::time::Duration::from_millis(1500)));
+    /// ```
+    pub fn push_duration(&self) -> Option<Duration> {
+        self.push_duration_ms.map(Duration::from_millis)
+    }
+
+    /// When the event happened, in Unix seconds.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEvent;
+    /// let event: StreamEvent = serde_json::from_str(r#"{"event_type":1,"t":9,"stream_id":"s",
+    ///     "sequence":"1","event_time":"1700000000"}"#).unwrap();
+    /// assert_eq!(event.event_time_unix(), 1_700_000_000);
+    /// ```
+    pub fn event_time_unix(&self) -> i64 {
+        self.event_time
+    }
+
+    /// When the signature expires (`t`), in Unix seconds.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEvent;
+    /// let event: StreamEvent = serde_json::from_str(r#"{"event_type":1,"t":9,"stream_id":"s",
+    ///     "sequence":"1","event_time":1}"#).unwrap();
+    /// assert_eq!(event.expires_at_unix(), 9);
+    /// ```
+    pub fn expires_at_unix(&self) -> i64 {
+        self.t
+    }
+
+    /// The key shared by every redelivery of this event, for dropping duplicates.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEvent;
+    /// let event: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":9,"stream_id":"s",
+    ///     "sequence":"66","event_time":5,"errcode":1}"#).unwrap();
+    /// assert_eq!(event.dedupe_key().to_string(), "66:0:5");
+    /// ```
+    pub fn dedupe_key(&self) -> DedupeKey {
+        DedupeKey {
+            sequence: self.sequence.clone(),
+            kind: self.kind,
+            event_time: self.event_time,
+        }
+    }
+}
+
+/// The payload as received; `TryFrom` checks it field by field.
+#[derive(serde::Deserialize)]
+struct RawStreamEvent {
+    event_type: Option<Lenient>,
+    t: Option<Lenient>,
+    sign: Option<String>,
+    appid: Option<Lenient>,
+    app: Option<String>,
+    appname: Option<String>,
+    stream_id: Option<Text>,
+    channel_id: Option<Text>,
+    event_time: Option<Lenient>,
+    sequence: Option<Text>,
+    node: Option<String>,
+    user_ip: Option<String>,
+    stream_param: Option<String>,
+    push_duration: Option<Lenient>,
+    errcode: Option<Lenient>,
+    errmsg: Option<String>,
+    set_id: Option<Lenient>,
+    width: Option<Lenient>,
+    height: Option<Lenient>,
+    idc_id: Option<Lenient>,
+}
+
+/// A string field that some senders write as a number (`sequence`, `stream_id`).
+struct Text(String);
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Text(match Lenient::deserialize(deserializer)? {
+            Lenient::Text(text) => text,
+            number => number.to_string(),
+        }))
+    }
+}
+
+fn required<T>(value: Option<T>, field: &'static str) -> Result<T, EventError> {
+    value.ok_or(EventError::MissingField(field))
+}
+
+fn optional<T: TryFrom<i128>>(
+    value: Option<Lenient>,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<Option<T>, EventError> {
+    Ok(value.map(|v| v.to(field, expected)).transpose()?)
+}
+
+impl TryFrom<RawStreamEvent> for StreamEvent {
+    type Error = EventError;
+
+    fn try_from(raw: RawStreamEvent) -> Result<Self, EventError> {
+        let event_type = required(raw.event_type, "event_type")?;
+        let kind = match event_type.integer() {
+            Some(0) => EventKind::StreamEnd,
+            Some(1) => EventKind::PushStart,
+            _ => return Err(EventError::UnsupportedEventType(event_type.to_string())),
+        };
+        let errcode = optional(raw.errcode, "errcode", "a non-negative integer errcode")?;
+        if kind == EventKind::StreamEnd && errcode.is_none() {
+            return Err(EventError::MissingField("errcode"));
+        }
+        Ok(StreamEvent {
+            kind,
+            t: required(raw.t, "t")?.to("t", "Unix seconds")?,
+            sign: raw.sign,
+            appid: optional(raw.appid, "appid", "a non-negative integer")?,
+            app: raw.app.unwrap_or_default(),
+            appname: raw.appname.unwrap_or_default(),
+            stream_id: required(raw.stream_id, "stream_id")?.0,
+            channel_id: raw.channel_id.map(|c| c.0),
+            event_time: required(raw.event_time, "event_time")?.to("event_time", "Unix seconds")?,
+            sequence: required(raw.sequence, "sequence")?.0,
+            node: raw.node,
+            user_ip: raw.user_ip,
+            stream_param: raw.stream_param,
+            push_duration_ms: optional(
+                raw.push_duration,
+                "push_duration",
+                "a non-negative number of milliseconds",
+            )?,
+            errcode,
+            errmsg: raw.errmsg,
+            set_id: optional(raw.set_id, "set_id", "a non-negative integer")?,
+            width: optional(raw.width, "width", "a non-negative integer")?,
+            height: optional(raw.height, "height", "a non-negative integer")?,
+            idc_id: optional(raw.idc_id, "idc_id", "a non-negative integer")?,
+        })
+    }
+}

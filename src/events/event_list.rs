@@ -1,0 +1,372 @@
+use core::time::Duration;
+
+use super::lenient::non_negative;
+use crate::{Interruption, Lang, Reason, decode};
+
+/// A page of DescribeLiveStreamEventList: the push sessions of a time range, with why each ended.
+///
+/// Deserializes from the cloud API's response, with or without its `{"Response": {...}}`
+/// envelope. An error response (`{"Response": {"Error": {...}}}`) is a deserialization error that
+/// carries the API's code and message.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::{Category, events::EventListResponse};
+///
+/// let page: EventListResponse = serde_json::from_str(r#"{"Response": {
+///     "EventList": [{"AppName": "live", "DomainName": "push.example.com", "StreamName": "room42",
+///         "StreamStartTime": "2019-01-04T11:58:58Z", "StreamEndTime": "2019-01-04T11:59:58Z",
+///         "StopReason": "推流链路网络异常(12)", "Duration": 60, "ClientIp": "-", "Resolution": "640*352"}],
+///     "PageNum": 1, "PageSize": 100, "TotalNum": 1, "TotalPage": 1, "RequestId": "r-1"}}"#)?;
+/// let record = &page.events()[0];
+/// assert_eq!(record.interruption().unwrap().category(), Category::Network);
+/// assert_eq!(record.client_ip(), None);
+/// assert_eq!(record.end_time_unix(), Ok(1_546_603_198));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug, serde::Deserialize)]
+#[serde(try_from = "RawResponse")]
+#[non_exhaustive]
+pub struct EventListResponse {
+    /// `EventList`: the records of this page.
+    pub event_list: Vec<StreamEventInfo>,
+    /// `PageNum`, when given.
+    pub page_num: Option<u64>,
+    /// `PageSize`, when given.
+    pub page_size: Option<u64>,
+    /// `TotalNum`: records in all pages, when given.
+    pub total_num: Option<u64>,
+    /// `TotalPage`, when given.
+    pub total_page: Option<u64>,
+    /// `RequestId`, when given.
+    pub request_id: Option<String>,
+}
+
+impl EventListResponse {
+    /// The records of this page.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::EventListResponse;
+    /// let page: EventListResponse = serde_json::from_str(r#"{"EventList": []}"#).unwrap();
+    /// assert!(page.events().is_empty());
+    /// ```
+    pub fn events(&self) -> &[StreamEventInfo] {
+        &self.event_list
+    }
+}
+
+/// One push session of DescribeLiveStreamEventList. The text fields stay as the API gave them;
+/// the accessors parse them.
+#[derive(Clone, PartialEq, Eq, Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+#[non_exhaustive]
+pub struct StreamEventInfo {
+    /// `AppName` of the push URL.
+    pub app_name: String,
+    /// `DomainName`: the push domain.
+    pub domain_name: String,
+    /// `StreamName`.
+    pub stream_name: String,
+    /// `StreamStartTime`, UTC, as given (`2019-01-04T11:58:58Z`).
+    pub stream_start_time: String,
+    /// `StreamEndTime`, UTC, as given.
+    pub stream_end_time: String,
+    /// `StopReason`: text that ends with the errcode in parentheses, e.g. `客户端主动断流(3)`.
+    pub stop_reason: String,
+    /// `Duration` of the push, in seconds.
+    #[serde(deserialize_with = "non_negative")]
+    pub duration: u64,
+    /// `ClientIp`: the pushing client's address, `-` for a private network.
+    pub client_ip: String,
+    /// `Resolution`, such as `640*352`.
+    pub resolution: String,
+}
+
+/// A time that is not in the API's `YYYY-MM-DDTHH:MM:SSZ` form.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("`{value}` is not a UTC time of the form 2019-01-04T11:59:58Z")]
+pub struct TimeError {
+    /// The text that was given.
+    pub value: String,
+}
+
+impl StreamEventInfo {
+    /// The push's length.
+    ///
+    /// # Example
+    /// ```
+    /// let record = tencent_css_errcode::events::StreamEventInfo::default();
+    /// assert_eq!(record.duration().as_secs(), 0);
+    /// ```
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs(self.duration)
+    }
+
+    /// The client's IP address; `None` for `-` (a private network) or an empty field.
+    ///
+    /// # Example
+    /// ```
+    /// let record = tencent_css_errcode::events::StreamEventInfo::default();
+    /// assert_eq!(record.client_ip(), None);
+    /// ```
+    pub fn client_ip(&self) -> Option<&str> {
+        match self.client_ip.trim() {
+            "" | "-" => None,
+            ip => Some(ip),
+        }
+    }
+
+    /// `StreamStartTime` in Unix seconds.
+    ///
+    /// # Example
+    /// ```
+    /// let mut record = tencent_css_errcode::events::StreamEventInfo::default();
+    /// record.stream_start_time = "1970-01-02T00:00:01Z".into();
+    /// assert_eq!(record.start_time_unix(), Ok(86_401));
+    /// ```
+    pub fn start_time_unix(&self) -> Result<i64, TimeError> {
+        parse_utc(&self.stream_start_time)
+    }
+
+    /// `StreamEndTime` in Unix seconds.
+    ///
+    /// # Example
+    /// ```
+    /// let mut record = tencent_css_errcode::events::StreamEventInfo::default();
+    /// record.stream_end_time = "2019-01-04T11:59:58Z".into();
+    /// assert_eq!(record.end_time_unix(), Ok(1_546_603_198));
+    /// ```
+    pub fn end_time_unix(&self) -> Result<i64, TimeError> {
+        parse_utc(&self.stream_end_time)
+    }
+
+    /// `Resolution` as (width, height), if it has the form `W*H`.
+    ///
+    /// # Example
+    /// ```
+    /// let mut record = tencent_css_errcode::events::StreamEventInfo::default();
+    /// record.resolution = "640*352".into();
+    /// assert_eq!(record.resolution(), Some((640, 352)));
+    /// ```
+    pub fn resolution(&self) -> Option<(u32, u32)> {
+        let (w, h) = self.resolution.split_once('*')?;
+        Some((w.trim().parse().ok()?, h.trim().parse().ok()?))
+    }
+
+    /// The interruption, recovered from `StopReason`.
+    ///
+    /// The errcode is the number in the trailing parentheses. The sub-code is known only when the
+    /// text before them equals the message of exactly one table row of that errcode, in English,
+    /// Chinese or Korean; otherwise the pair decodes as `(errcode, 0)` under the fallback rules.
+    /// A `StopReason` without a trailing code gives `None`: no guess from the wording.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::{Reason, events::StreamEventInfo};
+    /// let mut record = StreamEventInfo::default();
+    /// record.stop_reason = "账号欠费，您的直播服务已被暂时关停，请及时充值(18)".into();
+    /// assert_eq!(record.interruption().unwrap().reason(), Some(Reason::AccountOverdue));
+    /// record.stop_reason = "Client actively interrupts the push (3)".into();
+    /// assert_eq!(record.interruption().unwrap().reason(), Some(Reason::ClientClosed3));
+    /// record.stop_reason = "some text".into();
+    /// assert_eq!(record.interruption(), None);
+    /// ```
+    pub fn interruption(&self) -> Option<Interruption> {
+        let (text, errcode) = split_stop_reason(&self.stop_reason)?;
+        let mut matches = Reason::ALL.iter().filter(|r| {
+            r.errcode() == errcode && Lang::ALL.iter().any(|lang| r.message(*lang) == text)
+        });
+        let sub_errcode = match (matches.next(), matches.next()) {
+            (Some(only), None) => only.sub_errcode(),
+            _ => 0,
+        };
+        Some(decode(errcode, sub_errcode))
+    }
+}
+
+/// Splits `text(N)` (ASCII or full-width parentheses, spaces allowed) into the text and N.
+fn split_stop_reason(reason: &str) -> Option<(&str, u32)> {
+    let reason = reason.trim_end();
+    let inner = reason
+        .strip_suffix(')')
+        .or_else(|| reason.strip_suffix('）'))?;
+    let open = inner.rfind(['(', '（'])?;
+    let digits = inner[open..].trim_start_matches(['(', '（']).trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((inner[..open].trim(), digits.parse().ok()?))
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` (UTC) into Unix seconds.
+fn parse_utc(text: &str) -> Result<i64, TimeError> {
+    let fail = || TimeError {
+        value: text.to_owned(),
+    };
+    let b = text.as_bytes();
+    let shape_ok = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    if !shape_ok {
+        return Err(fail());
+    }
+    let number = |range: core::ops::Range<usize>| -> Result<i64, TimeError> {
+        let part = &text[range];
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().map_err(|_| fail())
+        } else {
+            Err(fail())
+        }
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month[(month - 1) as usize]
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return Err(fail());
+    }
+    // Days from 1970-01-01 to the date (proleptic Gregorian), by the usual era arithmetic.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let m = (month + 9) % 12;
+    let day_of_year = (153 * m + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Ok(days * 86_400 + hour * 3_600 + minute * 60 + second)
+}
+
+/// The response as received, with or without the envelope.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawResponse {
+    response: Option<RawBody>,
+    #[serde(flatten)]
+    bare: RawBody,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawBody {
+    event_list: Option<Vec<StreamEventInfo>>,
+    page_num: Option<u64>,
+    page_size: Option<u64>,
+    total_num: Option<u64>,
+    total_page: Option<u64>,
+    request_id: Option<String>,
+    error: Option<RawApiError>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawApiError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// Why a JSON object is not an event list.
+#[derive(Debug, thiserror::Error)]
+enum ResponseError {
+    #[error("the API answered with error {code}: {message} (RequestId {request_id})")]
+    Api {
+        code: String,
+        message: String,
+        request_id: String,
+    },
+    #[error("no `EventList`, in a `Response` envelope or at the top level")]
+    NoEventList,
+}
+
+impl TryFrom<RawResponse> for EventListResponse {
+    type Error = ResponseError;
+
+    fn try_from(raw: RawResponse) -> Result<Self, ResponseError> {
+        let body = raw.response.unwrap_or(raw.bare);
+        if let Some(error) = body.error {
+            return Err(ResponseError::Api {
+                code: error.code,
+                message: error.message,
+                request_id: body.request_id.unwrap_or_else(|| "unknown".to_owned()),
+            });
+        }
+        Ok(EventListResponse {
+            event_list: body.event_list.ok_or(ResponseError::NoEventList)?,
+            page_num: body.page_num,
+            page_size: body.page_size,
+            total_num: body.total_num,
+            total_page: body.total_page,
+            request_id: body.request_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_utc, split_stop_reason};
+
+    #[test]
+    fn times_match_known_unix_seconds() {
+        assert_eq!(parse_utc("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(parse_utc("2019-01-04T11:59:58Z"), Ok(1_546_603_198));
+        assert_eq!(parse_utc("2000-02-29T23:59:59Z"), Ok(951_868_799));
+        assert_eq!(parse_utc("2024-12-31T23:59:59Z"), Ok(1_735_689_599));
+        for bad in [
+            "2019-01-04 11:59:58Z",
+            "2019-02-29T00:00:00Z",
+            "2019-13-01T00:00:00Z",
+            "2019-01-04T24:00:00Z",
+            "2019-01-04T11:59:58",
+            "+019-01-04T11:59:58Z",
+            "",
+        ] {
+            assert!(parse_utc(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stop_reasons_split_at_the_trailing_code() {
+        assert_eq!(
+            split_stop_reason("客户端主动断流(3)"),
+            Some(("客户端主动断流", 3))
+        );
+        assert_eq!(
+            split_stop_reason("Client actively interrupts the push (3) "),
+            Some(("Client actively interrupts the push", 3))
+        );
+        assert_eq!(
+            split_stop_reason("推流链路网络异常（12）"),
+            Some(("推流链路网络异常", 12))
+        );
+        assert_eq!(split_stop_reason("(18)"), Some(("", 18)));
+        assert_eq!(split_stop_reason("no code"), None);
+        assert_eq!(split_stop_reason("bad (x1)"), None);
+        assert_eq!(split_stop_reason("neg (-1)"), None);
+        assert_eq!(split_stop_reason("huge (99999999999)"), None);
+    }
+}

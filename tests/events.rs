@@ -39,9 +39,15 @@ fn an_official_stream_end_event() {
     assert_eq!(event.appid, Some(1_250_000_000));
     assert_eq!(event.node.as_deref(), Some("203.0.113.7"));
     assert_eq!(event.user_ip.as_deref(), Some("198.51.100.23"));
-    assert_eq!(event.stream_param.as_deref(), Some("txSecret=abc&txTime=6553F100"));
+    assert_eq!(
+        event.stream_param.as_deref(),
+        Some("txSecret=abc&txTime=6553F100")
+    );
     assert_eq!(event.errmsg.as_deref(), Some("push url maybe invalid"));
-    assert_eq!((event.set_id, event.width, event.height, event.idc_id), (Some(2), Some(1280), Some(720), Some(38)));
+    assert_eq!(
+        (event.set_id, event.width, event.height, event.idc_id),
+        (Some(2), Some(1280), Some(720), Some(38))
+    );
     assert_eq!(event.push_duration(), Some(Duration::from_secs(61)));
     assert_eq!(event.event_time_unix(), 1_700_000_000);
     assert_eq!(event.expires_at_unix(), 1_700_000_600);
@@ -67,7 +73,10 @@ fn a_push_start_event_has_no_interruption() {
 fn errcode_21_reads_as_requested() {
     let mut body = end_event(100);
     body["errcode"] = json!(21);
-    assert_eq!(parse(body).unwrap().interruption().unwrap().category(), Category::Requested);
+    assert_eq!(
+        parse(body).unwrap().interruption().unwrap().category(),
+        Category::Requested
+    );
 }
 
 #[test]
@@ -89,7 +98,10 @@ fn tolerant_where_payloads_vary() {
     assert_eq!(event.event_time, 1_700_000_000);
     assert_eq!(event.t, 100);
     assert_eq!(event.sequence, "6674468118806626493");
-    assert_eq!((event.idc_id, event.width, event.height), (None, None, None));
+    assert_eq!(
+        (event.idc_id, event.width, event.height),
+        (None, None, None)
+    );
     assert_eq!(event.interruption().unwrap().category(), Category::Network);
 }
 
@@ -99,11 +111,22 @@ fn strict_where_a_wrong_value_would_mislead() {
     body.as_object_mut().unwrap().remove("errcode");
     assert!(parse(body).unwrap_err().contains("missing field `errcode`"));
 
-    for (value, shown) in [(json!(-1), "-1"), (json!("-3"), "\"-3\""), (json!("abc"), "\"abc\""), (json!(1.5), "1.5"), (json!(4_294_967_296u64), "4294967296")] {
+    for (value, shown) in [
+        (json!(-1), "-1"),
+        (json!("-3"), "\"-3\""),
+        (json!("abc"), "\"abc\""),
+        (json!(1.5), "1.5"),
+        (json!(4_294_967_296u64), "4294967296"),
+    ] {
         let mut body = end_event(100);
         body["errcode"] = value;
         let err = parse(body).unwrap_err();
-        assert!(err.contains(&format!("field `errcode` is {shown}: expected a non-negative integer errcode")), "{err}");
+        assert!(
+            err.contains(&format!(
+                "field `errcode` is {shown}: expected a non-negative integer errcode"
+            )),
+            "{err}"
+        );
     }
 
     let mut body = end_event(100);
@@ -113,13 +136,20 @@ fn strict_where_a_wrong_value_would_mislead() {
 
     let mut body = end_event(100);
     body["push_duration"] = json!("-5");
-    assert!(parse(body).unwrap_err().contains("field `push_duration` is \"-5\""));
+    assert!(
+        parse(body)
+            .unwrap_err()
+            .contains("field `push_duration` is \"-5\"")
+    );
 
     for required in ["event_type", "t", "stream_id", "sequence", "event_time"] {
         let mut body = end_event(100);
         body.as_object_mut().unwrap().remove(required);
         let err = parse(body).unwrap_err();
-        assert!(err.contains(&format!("missing field `{required}`")), "{err}");
+        assert!(
+            err.contains(&format!("missing field `{required}`")),
+            "{err}"
+        );
     }
     assert!(serde_json::from_str::<StreamEvent>("[1,2]").is_err());
     assert!(serde_json::from_str::<StreamEvent>("{").is_err());
@@ -143,26 +173,52 @@ fn verify_distinguishes_missing_mismatch_and_expired() {
     let event = parse(end_event(1_000)).unwrap();
     assert_eq!(event.verify(KEY, 999), Ok(()));
     assert_eq!(event.verify(KEY, 1_000), Ok(()), "t itself is still valid");
-    assert_eq!(event.verify(KEY, 1_001), Err(SignatureError::Expired { t: 1_000, now: 1_001 }));
-    assert_eq!(event.verify("wrong key", 999), Err(SignatureError::Mismatch));
-    assert_eq!(event.verify("wrong key", 5_000), Err(SignatureError::Mismatch), "a forgery is not reported as merely expired");
+    assert_eq!(
+        event.verify(KEY, 1_001),
+        Err(SignatureError::Expired {
+            t: 1_000,
+            now: 1_001
+        })
+    );
+    assert_eq!(
+        event.verify("wrong key", 999),
+        Err(SignatureError::Mismatch)
+    );
+    assert_eq!(
+        event.verify("wrong key", 5_000),
+        Err(SignatureError::Mismatch),
+        "a forgery is not reported as merely expired"
+    );
 
     let mut body = end_event(1_000);
     body["sign"] = json!(sign(KEY, 1_000).to_uppercase());
-    assert_eq!(parse(body).unwrap().verify(KEY, 999), Ok(()), "hex case does not matter");
+    assert_eq!(
+        parse(body).unwrap().verify(KEY, 999),
+        Ok(()),
+        "hex case does not matter"
+    );
 
     let mut body = end_event(1_000);
     body["t"] = json!(2_000); // t moved without re-signing
-    assert_eq!(parse(body).unwrap().verify(KEY, 999), Err(SignatureError::Mismatch));
+    assert_eq!(
+        parse(body).unwrap().verify(KEY, 999),
+        Err(SignatureError::Mismatch)
+    );
 
     for sign_value in [json!(null), json!("")] {
         let mut body = end_event(1_000);
         body["sign"] = sign_value;
-        assert_eq!(parse(body).unwrap().verify(KEY, 999), Err(SignatureError::Missing));
+        assert_eq!(
+            parse(body).unwrap().verify(KEY, 999),
+            Err(SignatureError::Missing)
+        );
     }
     let mut body = end_event(1_000);
     body.as_object_mut().unwrap().remove("sign");
-    assert_eq!(parse(body).unwrap().verify(KEY, 999), Err(SignatureError::Missing));
+    assert_eq!(
+        parse(body).unwrap().verify(KEY, 999),
+        Err(SignatureError::Missing)
+    );
     assert_eq!(
         SignatureError::Expired { t: 1, now: 2 }.to_string(),
         "the signature expired at 1, and it is now 2 (Unix seconds)"
@@ -176,11 +232,18 @@ fn redeliveries_share_a_dedupe_key() {
     let retry = parse(end_event(1_060)).unwrap();
     assert_ne!(first.sign, retry.sign);
     assert_eq!(first.dedupe_key(), retry.dedupe_key());
-    assert_eq!(first.dedupe_key().to_string(), "6674468118806626493:0:1700000000");
+    assert_eq!(
+        first.dedupe_key().to_string(),
+        "6674468118806626493:0:1700000000"
+    );
 
     let mut start = end_event(1_000);
     start["event_type"] = json!(1);
-    assert_ne!(parse(start).unwrap().dedupe_key(), first.dedupe_key(), "start and end of one session differ");
+    assert_ne!(
+        parse(start).unwrap().dedupe_key(),
+        first.dedupe_key(),
+        "start and end of one session differ"
+    );
     let mut later = end_event(1_000);
     later["event_time"] = json!(1_700_000_001);
     assert_ne!(parse(later).unwrap().dedupe_key(), first.dedupe_key());
@@ -218,11 +281,17 @@ fn event_list_with_and_without_envelope() {
     let wrapped: EventListResponse = serde_json::from_value(json!({"Response": {
         "EventList": list, "PageNum": 1, "PageSize": 100, "TotalNum": 2, "TotalPage": 1, "RequestId": "req-1"
     }})).unwrap();
-    let bare: EventListResponse = serde_json::from_value(json!({"EventList": list, "TotalNum": 2})).unwrap();
+    let bare: EventListResponse =
+        serde_json::from_value(json!({"EventList": list, "TotalNum": 2})).unwrap();
     assert_eq!(wrapped.events(), bare.events());
-    assert_eq!((wrapped.total_num, wrapped.request_id.as_deref()), (Some(2), Some("req-1")));
+    assert_eq!(
+        (wrapped.total_num, wrapped.request_id.as_deref()),
+        (Some(2), Some("req-1"))
+    );
 
-    let [a, b] = wrapped.events() else { panic!("two records") };
+    let [a, b] = wrapped.events() else {
+        panic!("two records")
+    };
     assert_eq!(a.stream_name, "room42");
     assert_eq!(a.client_ip(), None);
     assert_eq!(b.client_ip(), Some("198.51.100.23"));
@@ -232,7 +301,10 @@ fn event_list_with_and_without_envelope() {
     assert_eq!(a.end_time_unix(), Ok(1_546_603_198));
     assert_eq!(a.resolution(), Some((640, 352)));
     assert_eq!(b.resolution(), None);
-    assert_eq!(a.stream_end_time, "2019-01-04T11:59:58Z", "times stay as given");
+    assert_eq!(
+        a.stream_end_time, "2019-01-04T11:59:58Z",
+        "times stay as given"
+    );
     assert_eq!(a.interruption(), Some(decode(3, 0)));
     assert_eq!(b.interruption(), Some(decode(3, 0)));
 }
@@ -244,9 +316,13 @@ fn event_list_errors_are_named() {
         "RequestId": "req-9"
     }})).unwrap_err().to_string();
     assert!(err.contains("the API answered with error AuthFailure.SignatureFailure: The provided credentials could not be validated. (RequestId req-9)"), "{err}");
-    let err = serde_json::from_value::<EventListResponse>(json!({"Items": []})).unwrap_err().to_string();
+    let err = serde_json::from_value::<EventListResponse>(json!({"Items": []}))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no `EventList`"), "{err}");
-    let err = serde_json::from_value::<EventListResponse>(json!({"EventList": [{"Duration": -4}]})).unwrap_err().to_string();
+    let err = serde_json::from_value::<EventListResponse>(json!({"EventList": [{"Duration": -4}]}))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("-4 is not a non-negative integer"), "{err}");
     let mut bad_time = StreamEventInfo::default();
     bad_time.stream_start_time = "yesterday".into();
@@ -259,17 +335,44 @@ fn event_list_errors_are_named() {
 #[test]
 fn stop_reason_sub_codes_come_only_from_an_exact_unique_message() {
     // Exact table text in each language, unique within errcode 18: the sub-code is recovered.
-    assert_eq!(record("账号欠费，您的直播服务已被暂时关停，请及时充值(18)").interruption().unwrap().reason(), Some(Reason::AccountOverdue));
-    assert_eq!(record("인증 매개변수 검증 미통과 (18)").interruption().unwrap().reason(), Some(Reason::TxSecretMismatch));
+    assert_eq!(
+        record("账号欠费，您的直播服务已被暂时关停，请及时充值(18)")
+            .interruption()
+            .unwrap()
+            .reason(),
+        Some(Reason::AccountOverdue)
+    );
+    assert_eq!(
+        record("인증 매개변수 검증 미통과 (18)")
+            .interruption()
+            .unwrap()
+            .reason(),
+        Some(Reason::TxSecretMismatch)
+    );
     let english = format!("{} (18)", Reason::TxTimeExpired.description());
-    assert_eq!(record(&english).interruption().unwrap().reason(), Some(Reason::TxTimeExpired));
+    assert_eq!(
+        record(&english).interruption().unwrap().reason(),
+        Some(Reason::TxTimeExpired)
+    );
     // Shared by 18/100-104: ambiguous, so the fallback for 18 alone.
-    assert_eq!(record("直播系统内部错误(18)").interruption(), Some(decode(18, 0)));
+    assert_eq!(
+        record("直播系统内部错误(18)").interruption(),
+        Some(decode(18, 0))
+    );
     // Text that is no table message, or a message of another errcode: the code alone.
-    assert_eq!(record("推流鉴权失败啦(18)").interruption(), Some(decode(18, 0)));
-    assert_eq!(record("校验鉴权参数不通过(21)").interruption(), Some(decode(21, 0)));
+    assert_eq!(
+        record("推流鉴权失败啦(18)").interruption(),
+        Some(decode(18, 0))
+    );
+    assert_eq!(
+        record("校验鉴权参数不通过(21)").interruption(),
+        Some(decode(21, 0))
+    );
     // Full-width parentheses are common in Chinese text.
-    assert_eq!(record("推流链路网络异常（14）").interruption(), Some(decode(14, 0)));
+    assert_eq!(
+        record("推流链路网络异常（14）").interruption(),
+        Some(decode(14, 0))
+    );
     // No trailing code: no guess.
     for text in ["客户端主动断流", "", "stopped (by user)", "(3) at start"] {
         assert_eq!(record(text).interruption(), None, "{text}");

@@ -4,11 +4,15 @@
 #![forbid(unsafe_code)]
 
 mod category;
+#[cfg(any(feature = "events", feature = "push-url"))]
+mod digest;
 #[cfg(feature = "events")]
 pub mod events;
 mod interruption;
 mod lang;
 mod parse_name_error;
+#[cfg(feature = "push-url")]
+pub mod push_url;
 mod reason;
 
 pub use category::Category;

@@ -1,6 +1,5 @@
-use md5::{Digest, Md5};
-
 use super::StreamEvent;
+use crate::digest::{constant_time_eq, md5_hex};
 
 /// Why a callback's signature was refused.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, thiserror::Error)]
@@ -33,30 +32,7 @@ pub enum SignatureError {
 /// assert_eq!(sign("key", 1_700_000_000).len(), 32);
 /// ```
 pub fn sign(key: &str, t: i64) -> String {
-    let mut digest = Md5::new();
-    digest.update(key.as_bytes());
-    digest.update(t.to_string().as_bytes());
-    hex(&digest.finalize())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
-}
-
-/// Compares without an early exit, so that the time taken does not tell an attacker how many
-/// leading characters of a forged signature were right.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    core::hint::black_box(difference) == 0
+    md5_hex(&[key.as_bytes(), t.to_string().as_bytes()])
 }
 
 impl StreamEvent {

@@ -1,0 +1,149 @@
+//! `css-errcode`: explain Tencent Cloud CSS interruption codes, list the table, triage event logs,
+//! check and sign push URLs.
+//!
+//! Exit codes: 0 success; 1 when `triage` met malformed lines (the report is still printed) or
+//! `check-url` found problems; 2 on usage errors and unreadable inputs.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tencent_css_errcode::{Category, Lang};
+
+mod explain;
+mod list;
+mod triage;
+mod url;
+
+/// Explain Tencent Cloud CSS push interruption codes and triage stream event logs.
+#[derive(Parser)]
+#[command(name = "css-errcode", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Everything known about a code pair (an errcode alone is read as a callback delivers it).
+    Explain {
+        /// The errcode.
+        errcode: u32,
+        /// The sub_errcode (0 when absent, as in stream callbacks).
+        sub_errcode: Option<u32>,
+        /// Show the message in this language only.
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The whole code table.
+    List {
+        /// Only this category (snake_case name, such as push_url).
+        #[arg(long, value_parser = parse_category)]
+        category: Option<Category>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Count stream events in JSON-lines logs (files or stdin; .gz is read transparently).
+    Triage {
+        /// Log files; none, or `-`, reads stdin.
+        files: Vec<std::path::PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Only events at or after this time (Unix seconds or 2024-01-31T00:00:00Z).
+        #[arg(long, value_parser = triage::parse_time)]
+        since: Option<i64>,
+        /// Only events at or before this time (Unix seconds or 2024-01-31T00:00:00Z).
+        #[arg(long, value_parser = triage::parse_time)]
+        until: Option<i64>,
+    },
+    /// Predict the refusals a push URL will meet (exit 1 if any).
+    CheckUrl {
+        /// The push URL (rtmp://, webrtc:// or srt://).
+        url: String,
+        /// Environment variable that holds the push key, to check txSecret.
+        #[arg(long, value_name = "VAR")]
+        key_env: Option<String>,
+        /// Check as of this Unix time instead of now.
+        #[arg(long, value_name = "UNIX")]
+        now: Option<i64>,
+    },
+    /// Sign a push URL: set txTime and txSecret.
+    SignUrl {
+        /// The push URL.
+        url: String,
+        /// Environment variable that holds the push key (keys never go on the command line).
+        #[arg(long, value_name = "VAR")]
+        key_env: String,
+        /// How long the URL stays valid: 90s, 30m, 2h, 7d or a number of seconds.
+        #[arg(long, value_parser = url::parse_span, default_value = "24h")]
+        expires_in: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+fn parse_lang(text: &str) -> Result<Lang, String> {
+    text.parse()
+        .map_err(|e: tencent_css_errcode::ParseNameError| e.to_string())
+}
+
+fn parse_category(text: &str) -> Result<Category, String> {
+    text.parse()
+        .map_err(|e: tencent_css_errcode::ParseNameError| {
+            let names: Vec<&str> = Category::ALL.iter().map(|c| c.name()).collect();
+            format!("{e} (one of: {})", names.join(", "))
+        })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Explain {
+            errcode,
+            sub_errcode,
+            lang,
+            json,
+        } => explain::run(errcode, sub_errcode.unwrap_or(0), lang, json),
+        Command::List { category, format } => list::run(category, format),
+        Command::Triage {
+            files,
+            json,
+            since,
+            until,
+        } => triage::run(&files, json, since, until),
+        Command::CheckUrl { url, key_env, now } => url::check(&url, key_env.as_deref(), now),
+        Command::SignUrl {
+            url,
+            key_env,
+            expires_in,
+        } => url::sign(&url, &key_env, expires_in),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("css-errcode: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Output helpers shared by the subcommands: a closed stdout (`| head`) is not an error.
+fn print(text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write output: {e}"))
+        }
+        _ => Ok(()),
+    }
+}

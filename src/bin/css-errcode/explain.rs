@@ -118,7 +118,7 @@ pub fn run(
                 "  {:>7}  {:<27} {}",
                 format!("{}/{}", r.errcode(), r.sub_errcode()),
                 r.name(),
-                r.description()
+                r.message(lang.unwrap_or(Lang::En))
             );
         }
     }

@@ -139,6 +139,8 @@ struct Triage {
 
 impl Triage {
     fn line(&mut self, file: &str, number: u64, bytes: &[u8]) {
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return;
         }

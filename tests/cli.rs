@@ -1,0 +1,386 @@
+//! The built `css-errcode` binary on fixture files (needs `--features cli`).
+//! Snapshots live in tests/snapshots/; run with UPDATE_SNAPSHOTS=1 to rewrite them on purpose.
+#![cfg(feature = "cli")]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_css-errcode");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run css-errcode")
+}
+
+fn run_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run css-errcode");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(output)))
+}
+
+/// A fresh directory under the system temp dir.
+fn temp_dir() -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "css-errcode-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}: run with UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+#[test]
+fn explain_snapshots() {
+    for (args, name) in [
+        (&["explain", "18", "202"][..], "explain-18-202.txt"),
+        (&["explain", "18"][..], "explain-18.txt"),
+        (
+            &["explain", "18", "310", "--lang", "ko"][..],
+            "explain-18-310-ko.txt",
+        ),
+        (&["explain", "99", "1", "--json"][..], "explain-99-1.json"),
+    ] {
+        let output = run(args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        snapshot(name, &stdout(&output));
+    }
+}
+
+#[test]
+fn explain_json_is_complete() {
+    let value = json_of(&run(&["explain", "21", "--json"]));
+    assert_eq!(value["reason"], Value::Null);
+    assert_eq!(value["category"], "requested");
+    assert_eq!(value["intentional"], true);
+    assert_eq!(value["candidates"].as_array().unwrap().len(), 4);
+    assert_eq!(value["messages"].as_object().unwrap().len(), 3);
+    let value = json_of(&run(&["explain", "18", "503", "--json", "--lang", "zh"]));
+    assert_eq!(value["reason"], "tx_secret_mismatch");
+    assert_eq!(value["messages"], json!({"zh": "校验鉴权参数不通过"}));
+}
+
+#[test]
+fn list_snapshots_and_formats() {
+    let table = stdout(&run(&["list"]));
+    assert!(
+        table.lines().all(|l| l.chars().count() <= 80),
+        "table fits 80 columns"
+    );
+    snapshot("list.txt", &table);
+    let csv = stdout(&run(&["list", "--category", "auth", "--format", "csv"]));
+    snapshot("list-auth.csv", &csv);
+    assert_eq!(csv.lines().count(), 6, "header and five auth rows");
+    let rows = json_of(&run(&["list", "--format", "json"]));
+    assert_eq!(rows.as_array().unwrap().len(), 70);
+    assert_eq!(rows[0]["reason"], "unknown_0");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["explain", "x"][..],
+        &["list", "--category", "nope"][..],
+        &["frobnicate"][..],
+        &["triage", "--since", "soon"][..],
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(!stderr(&output).is_empty());
+    }
+    let output = run(&["list", "--category", "nope"]);
+    assert!(stderr(&output).contains("unknown category name `nope`"));
+}
+
+fn check_callback_counts(value: &Value) {
+    assert_eq!(value["events"], 7);
+    assert_eq!(value["stream_end"], 6);
+    assert_eq!(value["push_start"], 1);
+    assert_eq!(value["malformed"], 2);
+    assert_eq!(value["duplicates"], 1);
+    assert_eq!(
+        value["by_category"],
+        json!({"network": 1, "refused": 2, "client_closed": 1, "requested": 1, "unknown": 1})
+    );
+    assert_eq!(value["failures"], 4);
+    assert_eq!(value["retryable"], 2);
+    assert_eq!(
+        value["top_streams"][0],
+        json!({"key": "push.example.com/live/room2", "failures": 2})
+    );
+    assert_eq!(
+        value["top_apps"][0],
+        json!({"key": "push.example.com/live", "failures": 4})
+    );
+    let lines: Vec<u64> = value["malformed_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [7, 9]);
+}
+
+#[test]
+fn triage_callbacks_file() {
+    let path = fixture("callbacks.jsonl");
+    let output = run(&["triage", "--json", path.to_str().unwrap()]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "malformed lines give exit code 1"
+    );
+    check_callback_counts(&json_of(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("callbacks.jsonl:7: malformed line: EOF while parsing a value (column 25)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("callbacks.jsonl:9: malformed line: unsupported event_type 7"),
+        "{err}"
+    );
+    assert!(err.contains("2 malformed line(s) in all"), "{err}");
+
+    let text = stdout(&run(&["triage", path.to_str().unwrap()]));
+    assert!(
+        text.contains("events:      7 (6 stream end, 1 push start)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("duplicates:  1 redeliveries dropped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("retryable 2 (33.3% of stream ends)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn triage_event_list_file() {
+    let path = fixture("event_list.jsonl");
+    let output = run(&["triage", "--json", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let value = json_of(&output);
+    assert_eq!(value["events"], 3);
+    assert_eq!(value["stream_end"], 3);
+    assert_eq!(value["duplicates"], 2);
+    assert_eq!(value["malformed"], 0);
+    assert_eq!(
+        value["by_category"],
+        json!({"account": 1, "client_closed": 1, "network": 1})
+    );
+    assert_eq!(value["by_reason"]["account_overdue"], 1);
+}
+
+#[test]
+fn triage_gz_stdin_and_several_files() {
+    let dir = temp_dir();
+    let gz = dir.join("callbacks.jsonl.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    encoder
+        .write_all(&std::fs::read(fixture("callbacks.jsonl")).unwrap())
+        .unwrap();
+    encoder.finish().unwrap();
+    let output = run(&["triage", "--json", gz.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    check_callback_counts(&json_of(&output));
+
+    let output = run_with_stdin(
+        &["triage", "--json"],
+        &std::fs::read(fixture("callbacks.jsonl")).unwrap(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    check_callback_counts(&json_of(&output));
+    assert!(
+        stderr(&output).contains("<stdin>:7: malformed line"),
+        "{}",
+        stderr(&output)
+    );
+
+    // Both fixtures at once: the counts add up; `-` reads stdin among files.
+    let list = fixture("event_list.jsonl");
+    let output = run_with_stdin(
+        &["triage", "--json", gz.to_str().unwrap(), "-"],
+        &std::fs::read(&list).unwrap(),
+    );
+    let value = json_of(&output);
+    assert_eq!(value["events"], 10);
+    assert_eq!(value["duplicates"], 3);
+    assert_eq!(value["malformed"], 2);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn triage_since_until() {
+    let path = fixture("callbacks.jsonl");
+    let value = json_of(&run(&[
+        "triage",
+        "--json",
+        "--since",
+        "1700000200",
+        "--until",
+        "2023-11-14T22:20:00Z",
+        path.to_str().unwrap(),
+    ]));
+    // 2023-11-14T22:20:00Z is 1700000400: the ends at 200, 300 and 400 remain.
+    assert_eq!(value["stream_end"], 3);
+    assert_eq!(value["events"], 3);
+    assert_eq!(value["outside_window"], 5);
+}
+
+#[test]
+fn triage_empty_and_missing_files() {
+    let dir = temp_dir();
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let output = run(&["triage", "--json", empty.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let value = json_of(&output);
+    assert_eq!(
+        (value["events"].as_u64(), value["malformed"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(value["by_category"], json!({}));
+
+    let missing = dir.join("missing.jsonl");
+    let output = run(&["triage", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("css-errcode: ")
+            && err.contains("missing.jsonl")
+            && err.contains("No such file"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn check_url_and_sign_url() {
+    let key = "e12c46f2612d5106e2034781ab261ca3";
+    let output = Command::new(BIN)
+        .args([
+            "sign-url",
+            "rtmp://push.example.com/live/room42",
+            "--key-env",
+            "TEST_PUSH_KEY",
+            "--expires-in",
+            "2h",
+        ])
+        .env("TEST_PUSH_KEY", key)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let signed = stdout(&output).trim().to_owned();
+    assert!(
+        signed.starts_with("rtmp://push.example.com/live/room42?txSecret="),
+        "{signed}"
+    );
+
+    let ok = Command::new(BIN)
+        .args(["check-url", &signed, "--key-env", "TEST_PUSH_KEY"])
+        .env("TEST_PUSH_KEY", key)
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    assert!(stdout(&ok).starts_with("no refusal predicted"));
+
+    let wrong = Command::new(BIN)
+        .args(["check-url", &signed, "--key-env", "TEST_PUSH_KEY"])
+        .env("TEST_PUSH_KEY", "other")
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stdout(&wrong).starts_with("18/503 tx_secret_mismatch (txSecret):"),
+        "{}",
+        stdout(&wrong)
+    );
+
+    let late = run(&["check-url", &signed, "--now", "4000000000"]);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(
+        stdout(&late).starts_with("18/501 tx_time_expired (txTime): txTime expired"),
+        "{}",
+        stdout(&late)
+    );
+
+    let ip = run(&[
+        "check-url",
+        "rtmp://203.0.113.7/live/room42",
+        "--now",
+        "1700000000",
+    ]);
+    assert_eq!(ip.status.code(), Some(1));
+    assert_eq!(stdout(&ip).lines().count(), 3);
+
+    let no_key = Command::new(BIN)
+        .args([
+            "sign-url",
+            "rtmp://push.example.com/live/s",
+            "--key-env",
+            "UNSET_VARIABLE_FOR_TEST",
+        ])
+        .env_remove("UNSET_VARIABLE_FOR_TEST")
+        .output()
+        .unwrap();
+    assert_eq!(no_key.status.code(), Some(2));
+    assert!(stderr(&no_key).contains("UNSET_VARIABLE_FOR_TEST is not set"));
+
+    let bad = run(&["check-url", "http://x/live/s"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("unsupported scheme"));
+}

@@ -55,17 +55,35 @@ impl ParseNameError {
     }
 
     /// What was being parsed: `"reason"`, `"category"` or `"language"`.
+    ///
+    /// # Example
+    /// ```
+    /// let err = "x".repeat(60).parse::<tencent_css_errcode::Category>().unwrap_err();
+    /// assert_eq!((err.kind(), err.input().len(), err.is_truncated()), ("category", 48, true));
+    /// ```
     pub const fn kind(&self) -> &'static str {
         self.kind
     }
 
     /// The rejected input, cut to [`ParseNameError::MAX_INPUT`] bytes at a character boundary.
+    ///
+    /// # Example
+    /// ```
+    /// let err = "x".repeat(60).parse::<tencent_css_errcode::Category>().unwrap_err();
+    /// assert_eq!((err.kind(), err.input().len(), err.is_truncated()), ("category", 48, true));
+    /// ```
     pub fn input(&self) -> &str {
         core::str::from_utf8(&self.buf[..self.len as usize])
             .expect("`new` cuts at a character boundary")
     }
 
     /// Whether [`input`](Self::input) is only the start of a longer input.
+    ///
+    /// # Example
+    /// ```
+    /// let err = "x".repeat(60).parse::<tencent_css_errcode::Category>().unwrap_err();
+    /// assert_eq!((err.kind(), err.input().len(), err.is_truncated()), ("category", 48, true));
+    /// ```
     pub const fn is_truncated(&self) -> bool {
         self.truncated
     }

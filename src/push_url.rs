@@ -67,6 +67,16 @@ pub struct PushUrl {
     host: String,
     port: Option<u16>,
     /// The push domain: the host, or for SRT the streamid's `h`.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     domain: String,
     app_name: String,
     stream_name: String,
@@ -108,6 +118,16 @@ pub enum Part {
     /// The AppName.
     AppName,
     /// The StreamName.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     StreamName,
     /// The `txTime` parameter.
     TxTime,
@@ -147,26 +167,61 @@ pub struct Finding {
 
 impl Finding {
     /// The interruption this predicts; `None` for a warning that does not stop the push yet.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::{Reason, push_url::PushUrl};
+    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=x".parse().unwrap();
+    /// assert_eq!(url.preflight(None, 0)[0].reason(), Some(Reason::TxTimeMissing));
+    /// ```
     pub fn reason(&self) -> Option<Reason> {
         self.reason
     }
 
     /// The part of the URL at fault.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{Part, PushUrl};
+    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=x".parse().unwrap();
+    /// assert_eq!(url.preflight(None, 0)[0].part(), Part::TxTime);
+    /// ```
     pub fn part(&self) -> Part {
         self.part
     }
 
     /// What is wrong.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=x".parse().unwrap();
+    /// assert_eq!(url.preflight(None, 0)[0].problem(), "the URL has no txTime.");
+    /// ```
     pub fn problem(&self) -> &str {
         &self.problem
     }
 
     /// How to fix it, in one line.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=x".parse().unwrap();
+    /// assert!(url.preflight(None, 0)[0].fix().starts_with("sign the URL"));
+    /// ```
     pub fn fix(&self) -> &str {
         &self.fix
     }
 
     /// Whether this is only a warning.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url = "rtmp://push.example.com/live/s".parse::<PushUrl>().unwrap().sign("k", 1_000);
+    /// assert!(url.preflight(Some("k"), 900)[0].is_warning()); // expires within the hour
+    /// ```
     pub fn is_warning(&self) -> bool {
         self.reason.is_none()
     }
@@ -274,16 +329,46 @@ impl PushUrl {
     }
 
     /// The protocol.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
 
     /// The URL's host as written (for SRT, where the encoder connects).
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
 
     /// The port, if the URL names one.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     pub fn port(&self) -> Option<u16> {
         self.port
     }
@@ -294,6 +379,16 @@ impl PushUrl {
     }
 
     /// The AppName (the console's "path").
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     pub fn app_name(&self) -> &str {
         &self.app_name
     }
@@ -305,6 +400,16 @@ impl PushUrl {
 
     /// The parameters besides the ones that name the stream, in order: the query (rtmp, webrtc)
     /// or the streamid's items after `h` and `r` (srt). `txSecret` and `txTime` are among them.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     pub fn params(&self) -> &[(String, String)] {
         &self.params
     }
@@ -324,11 +429,31 @@ impl PushUrl {
     }
 
     /// `txTime` as written.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     pub fn tx_time(&self) -> Option<&str> {
         self.param("txTime")
     }
 
     /// `txSecret` as written.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
+    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
+    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
+    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
+    /// assert_eq!(url.params().len(), 1);
+    /// ```
     pub fn tx_secret(&self) -> Option<&str> {
         self.param("txSecret")
     }

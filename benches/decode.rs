@@ -99,79 +99,51 @@ fn description_of(reason: Option<Reason>) -> &'static str {
     reason.map_or(Category::Unknown.description(), Reason::description)
 }
 
+/// Times `per_pair` over the whole input, summing its results so that nothing is optimised away.
+fn over_pairs(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    pairs: &[(u32, u32)],
+    per_pair: impl Fn((u32, u32)) -> u64,
+) {
+    group.bench_function(name, |b| {
+        b.iter(|| black_box(pairs).iter().map(|&p| per_pair(p)).sum::<u64>())
+    });
+}
+
 fn bench_decode(c: &mut Criterion) {
     let pairs = input();
     let base = Baselines::new();
 
     let mut group = c.benchmark_group("category");
     group.throughput(Throughput::Elements(PAIRS as u64));
-    group.bench_function("decode", |b| {
-        b.iter(|| {
-            black_box(&pairs)
-                .iter()
-                .map(|&(e, s)| decode(e, s).category() as u64)
-                .sum::<u64>()
-        })
+    over_pairs(&mut group, "decode", &pairs, |(e, s)| {
+        decode(e, s).category() as u64
     });
-    group.bench_function("hash_map", |b| {
-        b.iter(|| {
-            black_box(&pairs)
-                .iter()
-                .map(|&p| category_of(base.hash_map(p)) as u64)
-                .sum::<u64>()
-        })
+    over_pairs(&mut group, "hash_map", &pairs, |p| {
+        category_of(base.hash_map(p)) as u64
     });
-    group.bench_function("binary_search", |b| {
-        b.iter(|| {
-            black_box(&pairs)
-                .iter()
-                .map(|&p| category_of(base.binary_search(p)) as u64)
-                .sum::<u64>()
-        })
+    over_pairs(&mut group, "binary_search", &pairs, |p| {
+        category_of(base.binary_search(p)) as u64
     });
-    group.bench_function("linear_scan", |b| {
-        b.iter(|| {
-            black_box(&pairs)
-                .iter()
-                .map(|&p| category_of(base.linear_scan(p)) as u64)
-                .sum::<u64>()
-        })
+    over_pairs(&mut group, "linear_scan", &pairs, |p| {
+        category_of(base.linear_scan(p)) as u64
     });
     group.finish();
 
     let mut group = c.benchmark_group("description");
     group.throughput(Throughput::Elements(PAIRS as u64));
-    group.bench_function("decode", |b| {
-        b.iter(|| {
-            black_box(&pairs)
-                .iter()
-                .map(|&(e, s)| decode(e, s).description().len())
-                .sum::<usize>()
-        })
+    over_pairs(&mut group, "decode", &pairs, |(e, s)| {
+        decode(e, s).description().len() as u64
     });
-    group.bench_function("hash_map", |b| {
-        b.iter(|| {
-            black_box(&pairs)
-                .iter()
-                .map(|&p| description_of(base.hash_map(p)).len())
-                .sum::<usize>()
-        })
+    over_pairs(&mut group, "hash_map", &pairs, |p| {
+        description_of(base.hash_map(p)).len() as u64
     });
-    group.bench_function("binary_search", |b| {
-        b.iter(|| {
-            black_box(&pairs)
-                .iter()
-                .map(|&p| description_of(base.binary_search(p)).len())
-                .sum::<usize>()
-        })
+    over_pairs(&mut group, "binary_search", &pairs, |p| {
+        description_of(base.binary_search(p)).len() as u64
     });
-    group.bench_function("linear_scan", |b| {
-        b.iter(|| {
-            black_box(&pairs)
-                .iter()
-                .map(|&p| description_of(base.linear_scan(p)).len())
-                .sum::<usize>()
-        })
+    over_pairs(&mut group, "linear_scan", &pairs, |p| {
+        description_of(base.linear_scan(p)).len() as u64
     });
     group.finish();
 }

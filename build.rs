@@ -26,9 +26,18 @@ fn main() {
         Err(err) => fail(&err.to_string()),
     };
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR for build scripts"));
-    let path = out.join("reasons.rs");
-    if let Err(err) = fs::write(&path, generate(&rows)) {
-        fail(&format!("cannot write {}: {err}", path.display()));
+    let (dense, rows_len, columns) = dense_table(&rows);
+    for (name, bytes) in [
+        (
+            "reasons.rs",
+            generate(&rows, rows_len, columns).into_bytes(),
+        ),
+        ("dense.bin", dense),
+    ] {
+        let path = out.join(name);
+        if let Err(err) = fs::write(&path, bytes) {
+            fail(&format!("cannot write {}: {err}", path.display()));
+        }
     }
 }
 
@@ -47,7 +56,7 @@ fn category_variant(name: &str) -> &'static str {
         .expect("the parser accepts known categories only")
 }
 
-fn generate(rows: &[Row]) -> String {
+fn generate(rows: &[Row], rows_len: usize, columns: usize) -> String {
     let n = rows.len();
     let mut s = String::new();
     let w = &mut s;
@@ -103,82 +112,30 @@ fn generate(rows: &[Row]) -> String {
     }
     let _ = writeln!(w, "];\n");
 
-    write_hash_table(w, rows);
-    write_fallbacks(w, rows);
+    let _ = writeln!(
+        w,
+        "/// Rows of `DENSE`: errcodes 0..={}, and one row for every larger errcode.",
+        rows_len - 2
+    );
+    let _ = writeln!(w, "const ROWS_LEN: usize = {rows_len};");
+    let _ = writeln!(
+        w,
+        "/// Columns of `DENSE`: sub-codes 0..={}, the last standing for every larger sub-code \
+         (they all fall back alike).",
+        columns - 1
+    );
+    let _ = writeln!(w, "const COLUMNS: usize = {columns};");
+    let _ = writeln!(
+        w,
+        "/// One byte per (errcode, sub-code), row by row: the listed reason's index in `Reason::ALL`, \
+         or {} plus the fallback category's index in `Category::ALL`. Written by build.rs as dense.bin.",
+        rows.len()
+    );
+    let _ = writeln!(
+        w,
+        "static DENSE: [u8; ROWS_LEN * COLUMNS] = *include_bytes!(concat!(env!(\"OUT_DIR\"), \"/dense.bin\"));"
+    );
     s
-}
-
-/// The slot of a listed pair: `(key * multiplier) >> shift`, with `key = errcode << 32 | sub_errcode`
-/// (as `src/reason.rs` computes it).
-fn slot(errcode: u32, sub_errcode: u32, multiplier: u64, shift: u32) -> usize {
-    let key = (u64::from(errcode) << 32) | u64::from(sub_errcode);
-    (key.wrapping_mul(multiplier) >> shift) as usize
-}
-
-/// Finds a multiplier that sends every listed pair to a slot of its own, in the smallest table
-/// (at least twice the rows) that has one. Deterministic: the same table gives the same multiplier.
-fn perfect_hash(rows: &[Row]) -> (u64, u32) {
-    for bits in 7..=16u32 {
-        if (1usize << bits) < rows.len() * 2 {
-            continue;
-        }
-        let shift = 64 - bits;
-        let mut state = 0x5EED_u64;
-        for _ in 0..200_000 {
-            // splitmix64
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            let multiplier = (z ^ (z >> 31)) | 1;
-            let mut used = vec![false; 1 << bits];
-            let collision_free = rows.iter().all(|row| {
-                let i = slot(row.errcode, row.sub_errcode, multiplier, shift);
-                !std::mem::replace(&mut used[i], true)
-            });
-            if collision_free {
-                return (multiplier, shift);
-            }
-        }
-    }
-    fail("no collision-free hash found for the code table");
-}
-
-fn write_hash_table(w: &mut String, rows: &[Row]) {
-    if rows
-        .iter()
-        .any(|r| (r.errcode, r.sub_errcode) == (u32::MAX, u32::MAX))
-    {
-        fail(&format!(
-            "{TABLE}: {}/{} cannot be listed: its key marks the free hash slots",
-            u32::MAX,
-            u32::MAX
-        ));
-    }
-    let (multiplier, shift) = perfect_hash(rows);
-    let len = 1usize << (64 - shift);
-    let _ = writeln!(
-        w,
-        "/// Multiplier of the perfect hash over the listed pairs, found by build.rs."
-    );
-    let _ = writeln!(w, "const HASH_MULTIPLIER: u64 = {multiplier:#018x};");
-    let _ = writeln!(w, "/// `64 - log2(SLOTTED.len())`.");
-    let _ = writeln!(w, "const HASH_SHIFT: u32 = {shift};\n");
-    let _ = writeln!(
-        w,
-        "/// The reason in each slot of the perfect hash: every listed pair has a slot of its own."
-    );
-    let _ = writeln!(w, "const SLOTTED: [Option<Reason>; {len}] = {{");
-    let _ = writeln!(w, "    let mut slots = [None; {len}];");
-    for row in rows {
-        let _ = writeln!(
-            w,
-            "    slots[{}] = Some(Reason::{});",
-            slot(row.errcode, row.sub_errcode, multiplier, shift),
-            row.variant
-        );
-    }
-    let _ = writeln!(w, "    slots\n}};\n");
 }
 
 /// The fallback category of a pair, as `decode` must give it.
@@ -193,39 +150,52 @@ fn fallback_of(fallbacks: &[(u32, Fallback)], errcode: u32, sub_errcode: u32) ->
     }
 }
 
-fn write_fallbacks(w: &mut String, rows: &[Row]) {
+/// The largest `DENSE` table (src/reason.rs) the build accepts: one byte per (errcode, sub-code)
+/// up to the largest listed ones. The listed codes need 29 KiB; a row far beyond them would make
+/// the table too large to stay in cache, and then the lookup must change, not silently grow.
+const DENSE_LIMIT: usize = 64 * 1024;
+
+/// The `DENSE` lookup table, with its row count and row length.
+///
+/// Rows are errcodes up to the largest listed plus one row for all larger ones; columns are
+/// sub-codes up to the start of the first hundred-block past the listed ones, the last column
+/// standing for all larger sub-codes. Each byte is a row index (listed pair) or the number of rows
+/// plus a category index (the pair's fallback).
+fn dense_table(rows: &[Row]) -> (Vec<u8>, usize, usize) {
     let fallbacks = table::fallbacks(rows);
-    let max_errcode = rows.iter().map(|r| r.errcode).max().unwrap_or(0);
-    let max_block = rows.iter().map(|r| r.sub_errcode / 100).max().unwrap_or(0);
-    let _ = writeln!(
-        w,
-        "/// The category of an unlisted pair, by errcode (0..={max_errcode}) and hundred-block of the \
-         sub-code (0..={max_block}); the last row and column stand for every larger value."
-    );
-    let _ = writeln!(
-        w,
-        "const FALLBACK: [[Category; {}]; {}] = [",
-        max_block + 2,
-        max_errcode + 2
-    );
-    for errcode in 0..=max_errcode + 1 {
-        let by_block: Vec<&str> = (0..=max_block + 1)
-            .map(|block| category_variant(fallback_of(&fallbacks, errcode, block * 100)))
-            .collect();
-        if by_block.iter().all(|c| *c == by_block[0]) {
-            let _ = writeln!(
-                w,
-                "    [Category::{}; {}], // {errcode}",
-                by_block[0],
-                by_block.len()
-            );
-        } else {
-            let _ = writeln!(w, "    [ // {errcode}");
-            for (block, category) in by_block.iter().enumerate() {
-                let _ = writeln!(w, "        Category::{category}, // {errcode}/{block}xx");
-            }
-            let _ = writeln!(w, "    ],");
+    let max_errcode = rows.iter().map(|r| r.errcode).max().unwrap_or(0) as usize;
+    let max_block = rows.iter().map(|r| r.sub_errcode / 100).max().unwrap_or(0) as usize;
+    let (rows_len, columns) = (max_errcode + 2, (max_block + 1) * 100 + 1);
+    if rows_len.saturating_mul(columns) > DENSE_LIMIT || rows.len() + table::CATEGORIES.len() > 256
+    {
+        let widest = rows
+            .iter()
+            .max_by_key(|r| {
+                (r.errcode as usize + 2)
+                    .saturating_mul((r.sub_errcode as usize / 100 + 1) * 100 + 1)
+            })
+            .expect("the parser rejects an empty table");
+        fail(&format!(
+            "{TABLE}:{}: {}/{} would make decode's lookup table larger than {DENSE_LIMIT} bytes; \
+             the lookup in src/reason.rs must change before codes this large are listed",
+            widest.line, widest.errcode, widest.sub_errcode
+        ));
+    }
+    let category_index = |name: &str| {
+        table::CATEGORIES
+            .iter()
+            .position(|(c, _)| *c == name)
+            .expect("the parser accepts known categories only")
+    };
+    let mut dense = Vec::with_capacity(rows_len * columns);
+    for errcode in 0..rows_len as u32 {
+        for sub in 0..columns as u32 {
+            let category = fallback_of(&fallbacks, errcode, sub);
+            dense.push((rows.len() + category_index(category)) as u8);
         }
     }
-    let _ = writeln!(w, "];");
+    for (index, row) in rows.iter().enumerate() {
+        dense[row.errcode as usize * columns + row.sub_errcode as usize] = index as u8;
+    }
+    (dense, rows_len, columns)
 }

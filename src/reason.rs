@@ -1,7 +1,7 @@
 use crate::{Category, Lang, ParseNameError};
 
-// Generated from data/codes.tsv: the enum, `Reason::ALL`, `ROWS`, the perfect-hash `SLOTS` and the
-// fallback table `FALLBACK`.
+// Generated from data/codes.tsv: the enum, `Reason::ALL`, `ROWS`, and `DENSE`, the lookup table of
+// every small code pair (listed reason or fallback category), with its dimensions.
 include!(concat!(env!("OUT_DIR"), "/reasons.rs"));
 
 /// One row of the table, as the generated `ROWS` holds it.
@@ -128,58 +128,24 @@ struct Entry {
     category: Category,
 }
 
-/// The pair as one number, as build.rs hashes it.
-#[inline]
-const fn key(errcode: u32, sub_errcode: u32) -> u64 {
-    ((errcode as u64) << 32) | sub_errcode as u64
-}
-
-/// The key in each hash slot: the listed pair's, or `u64::MAX` (the unlisted pair
-/// `u32::MAX/u32::MAX`) in a free slot.
-const SLOT_KEYS: [u64; SLOTTED.len()] = {
-    let mut keys = [u64::MAX; SLOTTED.len()];
-    let mut i = 0;
-    while i < keys.len() {
-        if let Some(reason) = SLOTTED[i] {
-            keys[i] = key(reason.errcode(), reason.sub_errcode());
-        }
-        i += 1;
-    }
-    keys
-};
-
-const BLOCKS: usize = FALLBACK[0].len();
-/// Where the flattened `FALLBACK` starts in `ENTRIES`.
-const FALLBACK_START: usize = SLOTTED.len();
-/// A power of two, so that masking an index keeps it in bounds.
-const ENTRIES_LEN: usize = (SLOTTED.len() + FALLBACK.len() * BLOCKS).next_power_of_two();
-
-/// One table for both answers: the hash slots' entries, then `FALLBACK` row by row.
-const ENTRIES: [Entry; ENTRIES_LEN] = {
-    // A free slot's key stands for u32::MAX/u32::MAX: its entry must be that pair's fallback.
-    let max_pair = FALLBACK[FALLBACK.len() - 1][BLOCKS - 1];
+/// The answers `DENSE` points to: the reasons in table order, then one unlisted entry per category.
+const ENTRIES: [Entry; 256] = {
     let mut entries = [Entry {
         reason: None,
-        category: max_pair,
-    }; ENTRIES_LEN];
+        category: Category::Unknown,
+    }; 256];
     let mut i = 0;
-    while i < SLOTTED.len() {
-        if let Some(reason) = SLOTTED[i] {
-            entries[i] = Entry {
-                reason: Some(reason),
-                category: reason.category(),
-            };
-        }
+    while i < Reason::ALL.len() {
+        entries[i] = Entry {
+            reason: Some(Reason::ALL[i]),
+            category: Reason::ALL[i].category(),
+        };
         i += 1;
     }
-    let mut errcode = 0;
-    while errcode < FALLBACK.len() {
-        let mut block = 0;
-        while block < BLOCKS {
-            entries[FALLBACK_START + errcode * BLOCKS + block].category = FALLBACK[errcode][block];
-            block += 1;
-        }
-        errcode += 1;
+    let mut c = 0;
+    while c < Category::ALL.len() {
+        entries[Reason::ALL.len() + c].category = Category::ALL[c];
+        c += 1;
     }
     entries
 };
@@ -187,19 +153,13 @@ const ENTRIES: [Entry; ENTRIES_LEN] = {
 /// The reason and category of any pair.
 ///
 /// Branch-free on purpose: `decode` runs on every event of a log pipeline, whose codes come in no
-/// predictable order, so a mispredicted branch would cost more than the whole lookup. One multiply
-/// finds the only slot the pair can be in; the fallback rules are an index into the same table;
-/// a mask picks one of the two indices. Every index is in bounds by construction (shift, clamps,
-/// a power-of-two mask), so there is no panic path either.
+/// predictable order, so a mispredicted branch would cost more than the lookup. Two clamps and two
+/// table reads; every index is in bounds by construction (clamps, a `u8` into 256 entries), so
+/// there is no panic path either.
 #[inline]
 pub(crate) const fn lookup(errcode: u32, sub_errcode: u32) -> (Option<Reason>, Category) {
-    let key = key(errcode, sub_errcode);
-    let slot = (key.wrapping_mul(HASH_MULTIPLIER) >> HASH_SHIFT) as usize;
-    let fallback =
-        FALLBACK_START + clamp(errcode, FALLBACK.len()) * BLOCKS + clamp(sub_errcode / 100, BLOCKS);
-    let hit = ((SLOT_KEYS[slot] == key) as usize).wrapping_neg();
-    let index = fallback ^ ((fallback ^ slot) & hit);
-    let entry = ENTRIES[index & (ENTRIES_LEN - 1)];
+    let index = clamp(errcode, ROWS_LEN) * COLUMNS + clamp(sub_errcode, COLUMNS);
+    let entry = ENTRIES[DENSE[index] as usize];
     (entry.reason, entry.category)
 }
 

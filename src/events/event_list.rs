@@ -126,7 +126,7 @@ impl StreamEventInfo {
     /// assert_eq!(record.start_time_unix(), Ok(86_401));
     /// ```
     pub fn start_time_unix(&self) -> Result<i64, TimeError> {
-        parse_utc(&self.stream_start_time)
+        parse_utc_time(&self.stream_start_time)
     }
 
     /// `StreamEndTime` in Unix seconds.
@@ -138,7 +138,7 @@ impl StreamEventInfo {
     /// assert_eq!(record.end_time_unix(), Ok(1_546_603_198));
     /// ```
     pub fn end_time_unix(&self) -> Result<i64, TimeError> {
-        parse_utc(&self.stream_end_time)
+        parse_utc_time(&self.stream_end_time)
     }
 
     /// `Resolution` as (width, height), if it has the form `W*H`.
@@ -199,8 +199,15 @@ fn split_stop_reason(reason: &str) -> Option<(&str, u32)> {
     Some((inner[..open].trim(), digits.parse().ok()?))
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SSZ` (UTC) into Unix seconds.
-fn parse_utc(text: &str) -> Result<i64, TimeError> {
+/// Parses a time as the cloud API writes it, `YYYY-MM-DDTHH:MM:SSZ` (UTC), into Unix seconds.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::events::parse_utc_time;
+/// assert_eq!(parse_utc_time("2019-01-04T11:59:58Z"), Ok(1_546_603_198));
+/// assert!(parse_utc_time("2019-01-04 11:59:58").is_err());
+/// ```
+pub fn parse_utc_time(text: &str) -> Result<i64, TimeError> {
     let fail = || TimeError {
         value: text.to_owned(),
     };
@@ -328,7 +335,7 @@ impl TryFrom<RawResponse> for EventListResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_utc, split_stop_reason};
+    use super::{parse_utc_time as parse_utc, split_stop_reason};
 
     #[test]
     fn times_match_known_unix_seconds() {

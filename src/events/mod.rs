@@ -35,5 +35,5 @@ mod lenient;
 mod signature;
 
 pub use callback::{DedupeKey, EventError, EventKind, StreamEvent};
-pub use event_list::{EventListResponse, StreamEventInfo, TimeError};
+pub use event_list::{EventListResponse, StreamEventInfo, TimeError, parse_utc_time};
 pub use signature::{SignatureError, sign};

@@ -35,9 +35,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Ok(seconds);
     }
-    let mut record = tencent_css_errcode::events::StreamEventInfo::default();
-    record.stream_end_time = text.to_owned();
-    record.end_time_unix().map_err(|_| {
+    tencent_css_errcode::events::parse_utc_time(text).map_err(|_| {
         format!("`{text}` is neither Unix seconds nor a time like 2024-01-31T00:00:00Z")
     })
 }

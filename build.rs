@@ -8,7 +8,7 @@ mod table;
 use std::fmt::Write as _;
 use std::{env, fs, path::PathBuf, process};
 
-use table::{Fallback, Row};
+use table::Row;
 
 const TABLE: &str = "data/codes.tsv";
 
@@ -138,18 +138,6 @@ fn generate(rows: &[Row], rows_len: usize, columns: usize) -> String {
     s
 }
 
-/// The fallback category of a pair, as `decode` must give it.
-fn fallback_of(fallbacks: &[(u32, Fallback)], errcode: u32, sub_errcode: u32) -> &'static str {
-    match fallbacks.iter().find(|(e, _)| *e == errcode) {
-        Some((_, Fallback::Uniform(category))) => category,
-        Some((_, Fallback::Blocks(blocks))) => blocks
-            .iter()
-            .find(|(b, _)| *b == sub_errcode / 100)
-            .map_or("refused", |(_, c)| *c),
-        None => "unknown",
-    }
-}
-
 /// The largest `DENSE` table (src/reason.rs) the build accepts: one byte per (errcode, sub-code)
 /// up to the largest listed ones. The listed codes need 29 KiB; a row far beyond them would make
 /// the table too large to stay in cache, and then the lookup must change, not silently grow.
@@ -190,7 +178,7 @@ fn dense_table(rows: &[Row]) -> (Vec<u8>, usize, usize) {
     let mut dense = Vec::with_capacity(rows_len * columns);
     for errcode in 0..rows_len as u32 {
         for sub in 0..columns as u32 {
-            let category = fallback_of(&fallbacks, errcode, sub);
+            let category = table::fallback_category(&fallbacks, errcode, sub);
             dense.push((rows.len() + category_index(category)) as u8);
         }
     }

@@ -280,6 +280,22 @@ pub fn fallbacks(rows: &[Row]) -> Vec<(u32, Fallback)> {
         .collect()
 }
 
+/// The category `decode` gives an unlisted pair, by the rules `fallbacks` derived.
+pub fn fallback_category(
+    fallbacks: &[(u32, Fallback)],
+    errcode: u32,
+    sub_errcode: u32,
+) -> &'static str {
+    match fallbacks.iter().find(|(e, _)| *e == errcode) {
+        Some((_, Fallback::Uniform(category))) => category,
+        Some((_, Fallback::Blocks(blocks))) => blocks
+            .iter()
+            .find(|(b, _)| *b == sub_errcode / 100)
+            .map_or("refused", |(_, c)| *c),
+        None => "unknown",
+    }
+}
+
 fn shared_category<'a>(mut rows: impl Iterator<Item = &'a Row>) -> Option<&'static str> {
     let first = rows.next()?.category;
     rows.all(|row| row.category == first).then_some(first)

@@ -216,8 +216,23 @@ fn fallbacks_are_derived_from_the_rows() {
          18\t201\th\tauth\tx\ty\tz\t\n"
     );
     let rows = table::parse("t.tsv", &text).unwrap();
+    let fallbacks = table::fallbacks(&rows);
+    for (errcode, sub, category) in [
+        (7, 9, "network"),
+        (8, 5, "unknown"),
+        (18, 150, "internal"),
+        (18, 250, "refused"),
+        (18, 0, "refused"),
+        (99, 0, "unknown"),
+    ] {
+        assert_eq!(
+            table::fallback_category(&fallbacks, errcode, sub),
+            category,
+            "{errcode}/{sub}"
+        );
+    }
     assert_eq!(
-        table::fallbacks(&rows),
+        fallbacks,
         vec![
             (7, table::Fallback::Uniform("network")),
             // 8 disagrees and is not errcode 18: no fallback rule, so unknown.

@@ -130,6 +130,19 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Row>, TableError> {
             ));
         }
 
+        if let Some(previous) = rows.last() {
+            if (previous.errcode, previous.sub_errcode) > (errcode, sub_errcode) {
+                return Err(fail(
+                    line,
+                    format!(
+                        "code pair {errcode}/{sub_errcode} is out of order: rows are sorted by code pair, \
+                         and line {} has {}/{}",
+                        previous.line, previous.errcode, previous.sub_errcode
+                    ),
+                ));
+            }
+        }
+
         let name = fields[2];
         if !is_snake_case(name) {
             return Err(fail(
@@ -299,4 +312,114 @@ pub fn fallback_category(
 fn shared_category<'a>(mut rows: impl Iterator<Item = &'a Row>) -> Option<&'static str> {
     let first = rows.next()?.category;
     rows.all(|row| row.category == first).then_some(first)
+}
+
+/// The columns of `data/stop_reasons.tsv`, in order.
+pub const PHRASE_COLUMNS: [&str; 4] = ["text", "category", "errcode", "source"];
+
+/// One documented StopReason text without a trailing code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phrase {
+    /// 1-based line number in the file.
+    pub line: usize,
+    pub text: String,
+    pub category: &'static str,
+    pub errcode: Option<u32>,
+    pub source: String,
+}
+
+/// Parses and validates the StopReason phrase table. A phrase's errcode, when given, must be
+/// listed in `rows` with the phrase's category.
+pub fn parse_phrases(file: &str, text: &str, rows: &[Row]) -> Result<Vec<Phrase>, TableError> {
+    let fail = |line: usize, reason: String| TableError {
+        file: file.to_owned(),
+        line,
+        reason,
+    };
+    let mut phrases: Vec<Phrase> = Vec::new();
+    let mut header_seen = false;
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        if raw.trim().is_empty() || raw.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = raw.split('\t').collect();
+        if fields.len() != PHRASE_COLUMNS.len() {
+            return Err(fail(
+                line,
+                format!(
+                    "wrong column count: expected {} tab-separated columns, found {}",
+                    PHRASE_COLUMNS.len(),
+                    fields.len()
+                ),
+            ));
+        }
+        if !header_seen {
+            if fields != PHRASE_COLUMNS {
+                return Err(fail(
+                    line,
+                    format!("the header must be `{}`", PHRASE_COLUMNS.join("\\t")),
+                ));
+            }
+            header_seen = true;
+            continue;
+        }
+        let phrase = fields[0];
+        if phrase.trim().is_empty() || phrase.trim() != phrase {
+            return Err(fail(
+                line,
+                format!("text `{phrase}` is empty or has surrounding spaces"),
+            ));
+        }
+        if let Some(first) = phrases.iter().find(|p| p.text == phrase) {
+            return Err(fail(
+                line,
+                format!(
+                    "duplicate text `{phrase}` (first listed on line {})",
+                    first.line
+                ),
+            ));
+        }
+        let category = CATEGORIES
+            .iter()
+            .find(|(c, _)| *c == fields[1])
+            .map(|(c, _)| *c)
+            .ok_or_else(|| fail(line, format!("unknown category `{}`", fields[1])))?;
+        let errcode = match fields[2] {
+            "" => None,
+            code => {
+                let errcode = parse_code(code, "errcode").map_err(|r| fail(line, r))?;
+                let listed: Vec<&Row> = rows.iter().filter(|r| r.errcode == errcode).collect();
+                if listed.is_empty() || listed.iter().any(|r| r.category != category) {
+                    return Err(fail(
+                        line,
+                        format!(
+                            "errcode {errcode} is not listed with category `{category}` in every row of the code table"
+                        ),
+                    ));
+                }
+                Some(errcode)
+            }
+        };
+        if fields[3].trim().is_empty() {
+            return Err(fail(
+                line,
+                "empty source: say where the text is documented".to_owned(),
+            ));
+        }
+        phrases.push(Phrase {
+            line,
+            text: phrase.to_owned(),
+            category,
+            errcode,
+            source: fields[3].to_owned(),
+        });
+    }
+    if !header_seen {
+        return Err(fail(
+            text.lines().count().max(1),
+            "no header line".to_owned(),
+        ));
+    }
+    Ok(phrases)
 }

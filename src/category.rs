@@ -37,11 +37,10 @@ use crate::{Lang, ParseNameError};
     Ord,
     Hash,
     Debug,
-    strum::EnumIter,
-    strum::EnumCount,
     strum::IntoStaticStr,
     strum::EnumString,
 )]
+#[cfg_attr(test, derive(strum::EnumIter))]
 #[strum(serialize_all = "snake_case")]
 #[strum(parse_err_ty = ParseNameError, parse_err_fn = ParseNameError::category)]
 pub enum Category {
@@ -82,7 +81,7 @@ pub enum Category {
 
 impl Category {
     /// Every category, in declaration order.
-    pub const ALL: [Category; 13] = [
+    pub const ALL: &'static [Category] = &[
         Category::ClientClosed,
         Category::Requested,
         Category::Network,
@@ -308,3 +307,14 @@ impl core::fmt::Display for Category {
 
 #[cfg(feature = "serde")]
 crate::parse_name_error::serde_by_name!(Category, "a category name such as `push_url`");
+
+#[cfg(test)]
+mod tests {
+    use super::Category;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn all_lists_every_variant_in_order() {
+        assert_eq!(Category::iter().collect::<Vec<_>>(), Category::ALL);
+    }
+}

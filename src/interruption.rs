@@ -1,5 +1,5 @@
-use crate::reason::lookup;
-use crate::{Category, Lang, Reason};
+use crate::reason::{basis, lookup};
+use crate::{Basis, Category, Lang, Reason};
 
 /// Decodes an interruption code pair. Total: every pair gives an answer, and both numbers are kept.
 ///
@@ -178,6 +178,38 @@ impl Interruption {
             Some(reason) => reason.message(lang),
             None => self.category.message(lang),
         }
+    }
+
+    /// Which of [`decode`]'s rules gave the category: the exact row, or one of the fallback rules.
+    ///
+    /// Derived, like `decode`, from the table when the crate is built.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::{Basis, decode};
+    /// // A callback's bare errcode 12: every row of errcode 12 is a network error.
+    /// assert_eq!(decode(12, 0).basis(), Basis::Listed);
+    /// assert_eq!(decode(12, 5).basis(), Basis::Errcode);
+    /// ```
+    pub fn basis(&self) -> Basis {
+        basis(self.errcode, self.sub_errcode).0
+    }
+
+    /// The listed reasons this interruption could be, in table order: its own reason when the
+    /// pair is listed; for an unlisted pair, the rows the fallback rule drew on (every row of the
+    /// errcode, or of the sub-code's hundred-block); empty when no row has the errcode.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::{Reason, decode};
+    /// // A stream-end callback says 21 without a sub-code: one of four requested stops.
+    /// let names: Vec<&str> = decode(21, 0).candidates().iter().map(|r| r.name()).collect();
+    /// assert_eq!(names, ["stop_requested", "push_ban_requested", "replaced_by_new_push", "idle_replaced_by_new_push"]);
+    /// assert_eq!(decode(18, 202).candidates(), [Reason::AccountOverdue]);
+    /// assert!(decode(99, 0).candidates().is_empty());
+    /// ```
+    pub fn candidates(&self) -> &'static [Reason] {
+        basis(self.errcode, self.sub_errcode).1
     }
 }
 

@@ -22,13 +22,13 @@ use crate::ParseNameError;
     Hash,
     Debug,
     Default,
-    strum::EnumIter,
-    strum::EnumCount,
     strum::IntoStaticStr,
     strum::EnumString,
 )]
+#[cfg_attr(test, derive(strum::EnumIter))]
 #[strum(serialize_all = "snake_case")]
 #[strum(parse_err_ty = ParseNameError, parse_err_fn = ParseNameError::lang)]
+#[non_exhaustive]
 pub enum Lang {
     /// English: the crate's own descriptions, written for operators.
     #[default]
@@ -40,8 +40,9 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Every language, in declaration order.
-    pub const ALL: [Lang; 3] = [Lang::En, Lang::Zh, Lang::Ko];
+    /// Every language, in declaration order. A slice, so that a new language does not change
+    /// its type.
+    pub const ALL: &'static [Lang] = &[Lang::En, Lang::Zh, Lang::Ko];
 
     /// The language's stable name: `en`, `zh` or `ko`.
     ///
@@ -67,3 +68,14 @@ impl core::fmt::Display for Lang {
 
 #[cfg(feature = "serde")]
 crate::parse_name_error::serde_by_name!(Lang, "a language name (en, zh or ko)");
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn all_lists_every_variant_in_order() {
+        assert_eq!(Lang::iter().collect::<Vec<_>>(), Lang::ALL);
+    }
+}

@@ -19,4 +19,4 @@ pub use category::Category;
 pub use interruption::{Interruption, decode};
 pub use lang::Lang;
 pub use parse_name_error::ParseNameError;
-pub use reason::Reason;
+pub use reason::{Basis, Reason};

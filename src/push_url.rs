@@ -34,6 +34,7 @@ use crate::digest::{constant_time_eq, md5_hex};
 
 /// The protocol of a push URL.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum Scheme {
     /// `rtmp://DOMAIN/AppName/StreamName?query`
     Rtmp,
@@ -112,6 +113,7 @@ pub enum PushUrlError {
 
 /// The part of a push URL a [`Finding`] is about.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum Part {
     /// The host (for SRT, the streamid's `h`).
     Host,

@@ -121,6 +121,79 @@ impl core::fmt::Display for Reason {
 #[cfg(feature = "serde")]
 crate::parse_name_error::serde_by_name!(Reason, "a reason name such as `account_overdue`");
 
+/// One listed errcode: its rows in `Reason::ALL`, and how its unlisted sub-codes are placed.
+struct ErrcodeRule {
+    errcode: u32,
+    /// `Reason::ALL[start..end]` are the rows of this errcode.
+    rows: (usize, usize),
+    rule: Rule,
+}
+
+/// The fallback rule of one listed errcode (see `decode`).
+enum Rule {
+    /// Rule 1: every row of the errcode has the same category.
+    Errcode,
+    /// Rule 2: hundred-blocks whose rows agree, as (block, start, end) in `Reason::ALL`.
+    Blocks(&'static [(u32, usize, usize)]),
+    /// The rows disagree and the errcode is not placed by block: rule 3. No errcode of today's
+    /// table is, but the build derives the rules from whatever the table holds.
+    #[allow(dead_code)]
+    None,
+}
+
+/// Which rule placed a pair, and the listed reasons it could stand for.
+pub(crate) fn basis(errcode: u32, sub_errcode: u32) -> (Basis, &'static [Reason]) {
+    if let Some(reason) = Reason::from_codes(errcode, sub_errcode) {
+        let index = Reason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .expect("every reason is in ALL");
+        return (Basis::Listed, &Reason::ALL[index..=index]);
+    }
+    let Some(found) = FALLBACK_RULES.iter().find(|e| e.errcode == errcode) else {
+        return (Basis::NoListedRow, &[]);
+    };
+    let all_rows = &Reason::ALL[found.rows.0..found.rows.1];
+    match found.rule {
+        Rule::Errcode => (Basis::Errcode, all_rows),
+        Rule::Blocks(blocks) => match blocks.iter().find(|(b, _, _)| *b == sub_errcode / 100) {
+            Some(&(_, start, end)) => (Basis::Block, &Reason::ALL[start..end]),
+            None => (Basis::AdmissionRefused, all_rows),
+        },
+        Rule::None => (Basis::RowsDisagree, all_rows),
+    }
+}
+
+/// Which of `decode`'s rules placed a pair: see [`Interruption::basis`](crate::Interruption::basis).
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::{Basis, decode};
+/// assert_eq!(decode(18, 202).basis(), Basis::Listed);
+/// assert_eq!(decode(21, 0).basis(), Basis::Errcode);
+/// assert_eq!(decode(18, 310).basis(), Basis::Block);
+/// assert_eq!(decode(18, 0).basis(), Basis::AdmissionRefused);
+/// assert_eq!(decode(99, 0).basis(), Basis::NoListedRow);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum Basis {
+    /// The exact pair is a row of the table: its category is the row's.
+    Listed,
+    /// Rule 1: every listed row of the errcode has the same category, and the pair gets it.
+    Errcode,
+    /// Rule 2: errcode 18, and the listed rows of the sub-code's hundred-block agree on a category.
+    Block,
+    /// Rule 2: errcode 18 (admission refused), and no block with agreeing rows holds the
+    /// sub-code, so the category is [`Refused`](Category::Refused).
+    AdmissionRefused,
+    /// Rule 3: the errcode's listed rows disagree and are not placed by block, so the category
+    /// is [`Unknown`](Category::Unknown).
+    RowsDisagree,
+    /// Rule 3: no listed row has the errcode, so the category is [`Unknown`](Category::Unknown).
+    NoListedRow,
+}
+
 /// What `decode` needs of a pair besides its numbers.
 #[derive(Clone, Copy)]
 struct Entry {
@@ -171,5 +244,16 @@ const fn clamp(value: u32, len: usize) -> usize {
         value as usize
     } else {
         last
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reason;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn all_lists_every_variant_in_order() {
+        assert_eq!(Reason::iter().collect::<Vec<_>>(), Reason::ALL);
     }
 }

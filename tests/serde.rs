@@ -72,17 +72,17 @@ fn interruption_rejects_contradictions_and_bad_codes() {
 
 #[test]
 fn names_round_trip_and_bad_names_are_named() {
-    for reason in Reason::ALL {
+    for &reason in Reason::ALL {
         let text = serde_json::to_string(&reason).unwrap();
         assert_eq!(text, format!("\"{}\"", reason.name()));
         assert_eq!(serde_json::from_str::<Reason>(&text).unwrap(), reason);
     }
-    for category in Category::ALL {
+    for &category in Category::ALL {
         let text = serde_json::to_string(&category).unwrap();
         assert_eq!(text, format!("\"{}\"", category.name()));
         assert_eq!(serde_json::from_str::<Category>(&text).unwrap(), category);
     }
-    for lang in Lang::ALL {
+    for &lang in Lang::ALL {
         let text = serde_json::to_string(&lang).unwrap();
         assert_eq!(serde_json::from_str::<Lang>(&text).unwrap(), lang);
     }

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use proptest::prelude::*;
-use strum::{EnumCount, IntoEnumIterator};
 use tencent_css_errcode::{Category, Interruption, Lang, Reason, decode};
 
 struct Row {
@@ -73,7 +72,6 @@ fn oracle_category(rows: &[Row], errcode: u32, sub_errcode: u32) -> String {
 fn the_table_has_the_seventy_documented_rows() {
     let rows = rows();
     assert_eq!(rows.len(), 70);
-    assert_eq!(Reason::COUNT, 70);
     assert_eq!(Reason::ALL.len(), 70);
     let pairs: BTreeSet<(u32, u32)> = rows.iter().map(|r| (r.errcode, r.sub_errcode)).collect();
     assert_eq!(pairs.len(), 70);
@@ -124,8 +122,6 @@ fn every_row_matches_the_crate() {
 
 #[test]
 fn all_and_iter_agree_and_are_sorted_by_codes() {
-    let iterated: Vec<Reason> = Reason::iter().collect();
-    assert_eq!(iterated, Reason::ALL);
     let pairs: Vec<(u32, u32)> = Reason::ALL
         .iter()
         .map(|r| (r.errcode(), r.sub_errcode()))
@@ -133,7 +129,7 @@ fn all_and_iter_agree_and_are_sorted_by_codes() {
     let mut sorted = pairs.clone();
     sorted.sort();
     assert_eq!(pairs, sorted);
-    let mut by_ord = Reason::ALL;
+    let mut by_ord = Reason::ALL.to_vec();
     by_ord.sort();
     assert_eq!(by_ord, Reason::ALL, "Ord follows table order");
 }
@@ -318,19 +314,19 @@ fn exhaustive_small_codes_follow_the_rules() {
 
 #[test]
 fn category_names_round_trip() {
-    assert_eq!(Category::iter().collect::<Vec<_>>(), Category::ALL);
-    assert_eq!(Category::COUNT, 13);
-    for category in Category::ALL {
+    assert_eq!(Category::ALL.len(), 13);
+    for &category in Category::ALL {
         assert_eq!(category.name().parse::<Category>(), Ok(category));
         assert_eq!(<&'static str>::from(category), category.name());
         assert_eq!(category.to_string(), category.name());
         assert!(!category.description().is_empty() && !category.action().is_empty());
-        for lang in Lang::ALL {
+        for &lang in Lang::ALL {
             assert!(!category.message(lang).is_empty());
         }
     }
     let retryable: Vec<Category> = Category::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|c| c.retryable())
         .collect();
     assert_eq!(
@@ -343,7 +339,8 @@ fn category_names_round_trip() {
         ]
     );
     let intentional: Vec<Category> = Category::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|c| c.is_intentional())
         .collect();
     assert_eq!(intentional, [Category::ClientClosed, Category::Requested]);

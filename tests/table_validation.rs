@@ -5,7 +5,6 @@
 #[path = "../build/table.rs"]
 mod table;
 
-use strum::IntoEnumIterator;
 use tencent_css_errcode::Category;
 
 const HEADER: &str = "errcode\tsub_errcode\tname\tcategory\tdescription\tzh\tko\tnote";
@@ -105,6 +104,15 @@ fn duplicate_code_pair() {
 }
 
 #[test]
+fn rows_out_of_order() {
+    assert_eq!(
+        error(&with_row("18\t201\tservice_suspended\taccount\tx\ty\tz\t")),
+        "data/codes.tsv:4: code pair 18/201 is out of order: rows are sorted by code pair, \
+         and line 3 has 18/202"
+    );
+}
+
+#[test]
 fn duplicate_variant_name() {
     assert_eq!(
         error(&with_row("18\t203\taccount_overdue\taccount\tx\ty\tz\t")),
@@ -194,10 +202,10 @@ fn camel_case_keeps_numbers_apart() {
 
 #[test]
 fn build_categories_match_the_crate() {
-    let crate_names: Vec<&str> = Category::iter().map(Category::name).collect();
+    let crate_names: Vec<&str> = Category::ALL.iter().map(|c| c.name()).collect();
     let table_names: Vec<&str> = table::CATEGORIES.iter().map(|(n, _)| *n).collect();
     assert_eq!(crate_names, table_names);
-    for (category, (_, variant)) in Category::iter().zip(table::CATEGORIES) {
+    for (category, (_, variant)) in Category::ALL.iter().zip(table::CATEGORIES) {
         assert_eq!(format!("{category:?}"), variant);
     }
 }

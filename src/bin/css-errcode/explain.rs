@@ -2,46 +2,63 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use serde_json::json;
-use tencent_css_errcode::{Category, Interruption, Lang, Reason, decode};
+use tencent_css_errcode::{Basis, Interruption, Lang, Reason, decode};
 
-/// Listed reasons an unlisted pair could stand for: every listed refusal of the errcode when the
-/// category is `refused`, otherwise the listed rows of the errcode that share its category.
-pub fn candidates(decoded: &Interruption) -> Vec<Reason> {
-    if decoded.is_listed() {
-        return Vec::new();
+/// What `explain` was asked about: `18`, `18 202`, `18/202` or a reason name such as
+/// `account_overdue`, the forms the tool itself prints.
+pub fn parse_code(code: &str, sub: Option<&str>) -> Result<(u32, u32), String> {
+    let number = |text: &str, what: &str| {
+        text.parse::<u32>()
+            .map_err(|_| format!("{what} `{text}` is not a non-negative integer"))
+    };
+    if let Ok(reason) = code.parse::<Reason>() {
+        return match sub {
+            None => Ok((reason.errcode(), reason.sub_errcode())),
+            Some(_) => Err(format!(
+                "`{code}` is a reason name: give no sub_errcode after it"
+            )),
+        };
     }
-    Reason::ALL
-        .into_iter()
-        .filter(|r| r.errcode() == decoded.errcode())
-        .filter(|r| decoded.category() == Category::Refused || r.category() == decoded.category())
-        .collect()
+    let (errcode, inline_sub) = match code.split_once('/') {
+        Some((e, s)) => (e, Some(s)),
+        None => (code, None),
+    };
+    if !errcode.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{code}` is neither a code (18, 18/202) nor a reason name (see `css-errcode list`)"
+        ));
+    }
+    let sub = match (inline_sub, sub) {
+        (Some(_), Some(_)) => {
+            return Err(format!("`{code}` already has a sub_errcode: give it once"));
+        }
+        (Some(s), None) | (None, Some(s)) => number(s, "sub_errcode")?,
+        (None, None) => 0,
+    };
+    Ok((number(errcode, "errcode")?, sub))
 }
 
-/// Why an unlisted pair got its category.
+/// Why a pair got its category, in words: the library's [`Basis`] with the numbers filled in.
 fn why(decoded: &Interruption) -> String {
     let errcode = decoded.errcode();
-    let rows = Reason::ALL
-        .iter()
-        .filter(|r| r.errcode() == errcode)
-        .count();
-    match (rows, decoded.category()) {
-        (0, _) => format!("no listed row has errcode {errcode}, so the category is unknown"),
-        (_, Category::Refused) => format!(
-            "errcode {errcode} means admission refused; sub-code {} is in no listed block, so the reason is not known",
-            decoded.sub_errcode()
-        ),
-        (_, category)
-            if Reason::ALL
-                .iter()
-                .filter(|r| r.errcode() == errcode)
-                .all(|r| r.category() == category) =>
-        {
-            format!("every listed row of errcode {errcode} is {category}")
-        }
-        (_, category) => format!(
+    let category = decoded.category();
+    match decoded.basis() {
+        Basis::Listed => "the pair is listed".to_owned(),
+        Basis::Errcode => format!("every listed row of errcode {errcode} is {category}"),
+        Basis::Block => format!(
             "the listed rows of errcode {errcode} in block {}xx are all {category}",
             decoded.sub_errcode() / 100
         ),
+        Basis::AdmissionRefused => format!(
+            "errcode {errcode} means admission refused; sub-code {} is in no listed block, so the reason is not known",
+            decoded.sub_errcode()
+        ),
+        Basis::RowsDisagree => {
+            format!("the listed rows of errcode {errcode} disagree on a category, so it is unknown")
+        }
+        Basis::NoListedRow | _ => {
+            format!("no listed row has errcode {errcode}, so the category is unknown")
+        }
     }
 }
 
@@ -61,7 +78,12 @@ pub fn run(
         Some(lang) => vec![lang],
         None => Lang::ALL.to_vec(),
     };
-    let candidates = candidates(&decoded);
+    // A listed pair is its own one candidate: list the others only for an unlisted pair.
+    let candidates: &[Reason] = if decoded.is_listed() {
+        &[]
+    } else {
+        decoded.candidates()
+    };
 
     if json {
         let messages: serde_json::Map<String, serde_json::Value> = langs

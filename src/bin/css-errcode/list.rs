@@ -11,7 +11,8 @@ const WIDTH: usize = 80;
 
 pub fn run(category: Option<Category>, format: Format) -> Result<ExitCode, String> {
     let rows: Vec<Reason> = Reason::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|r| category.is_none_or(|c| r.category() == c))
         .collect();
     let text = match format {

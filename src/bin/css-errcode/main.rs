@@ -26,10 +26,10 @@ struct Cli {
 enum Command {
     /// Everything known about a code pair (an errcode alone is read as a callback delivers it).
     Explain {
-        /// The errcode.
-        errcode: u32,
+        /// The errcode (`18`), a pair (`18/202`), or a reason name (`account_overdue`).
+        code: String,
         /// The sub_errcode (0 when absent, as in stream callbacks).
-        sub_errcode: Option<u32>,
+        sub_errcode: Option<String>,
         /// Show the message in this language only.
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
@@ -108,11 +108,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Explain {
-            errcode,
+            code,
             sub_errcode,
             lang,
             json,
-        } => explain::run(errcode, sub_errcode.unwrap_or(0), lang, json),
+        } => explain::parse_code(&code, sub_errcode.as_deref())
+            .and_then(|(errcode, sub)| explain::run(errcode, sub, lang, json)),
         Command::List { category, format } => list::run(category, format),
         Command::Triage {
             files,

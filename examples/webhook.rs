@@ -9,7 +9,6 @@
 //! redelivery, which it drops; 400 with the reason to a body that is not a stream event; 401 to a
 //! bad or expired signature; 413 to a body over 64 KiB. Logs one JSON line per new event.
 
-use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,13 +17,10 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tencent_css_errcode::events::{DedupeKey, EventKind, StreamEvent};
+use tencent_css_errcode::events::{Deduper, EventKind, StreamEvent};
 
 /// Callback bodies are a few hundred bytes; anything much larger is not one.
 const BODY_LIMIT: usize = 64 * 1024;
-/// How many recent events to remember for dropping redeliveries (Tencent retries for 12 minutes).
-const REMEMBERED: usize = 100_000;
-
 /// Where log lines go: stdout in `main`, a buffer in the tests.
 pub type Sink = Arc<dyn Fn(String) + Send + Sync>;
 
@@ -32,30 +28,8 @@ pub type Sink = Arc<dyn Fn(String) + Send + Sync>;
 pub struct Receiver {
     key: String,
     log: Sink,
-    seen: Mutex<Seen>,
-}
-
-/// Recently seen dedupe keys, oldest first out.
-#[derive(Default)]
-struct Seen {
-    keys: HashSet<DedupeKey>,
-    order: VecDeque<DedupeKey>,
-}
-
-impl Seen {
-    /// Records `key`; false if it was already there.
-    fn insert(&mut self, key: DedupeKey) -> bool {
-        if !self.keys.insert(key.clone()) {
-            return false;
-        }
-        self.order.push_back(key);
-        if self.order.len() > REMEMBERED {
-            if let Some(oldest) = self.order.pop_front() {
-                self.keys.remove(&oldest);
-            }
-        }
-        true
-    }
+    /// The library's deduper: exact for millions of events, bounded past that.
+    seen: Mutex<Deduper>,
 }
 
 impl Receiver {
@@ -63,7 +37,7 @@ impl Receiver {
         Receiver {
             key,
             log,
-            seen: Mutex::default(),
+            seen: Mutex::new(Deduper::new()),
         }
     }
 }
@@ -102,10 +76,11 @@ async fn callback(
             Json(json!({"code": 401, "error": err.to_string()})),
         );
     }
+    let record = event.record();
     let fresh = receiver
         .seen
         .lock()
-        .map(|mut seen| seen.insert(event.dedupe_key()))
+        .map(|mut seen| seen.check(record.key, record.time).is_new())
         .unwrap_or(true);
     if fresh {
         (receiver.log)(log_line(&event).to_string());
@@ -121,6 +96,7 @@ fn log_line(event: &StreamEvent) -> Value {
         "event": match event.kind {
             EventKind::StreamEnd => "stream_end",
             EventKind::PushStart => "push_start",
+            _ => "other",
         },
         "domain": event.app,
         "app": event.appname,

@@ -294,18 +294,166 @@ fn triage_empty_and_missing_files() {
     );
     assert_eq!(value["by_category"], json!({}));
 
-    let missing = dir.join("missing.jsonl");
-    let output = run(&["triage", missing.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
-    let err = stderr(&output);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with("css-errcode: ")
-            && err.contains("missing.jsonl")
-            && err.contains("No such file"),
-        "{err}"
-    );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A stream-end callback line with the given sequence, time and errcode.
+fn end_line(sequence: &str, event_time: i64, errcode: u32) -> String {
+    format!(
+        r#"{{"t":1,"event_type":0,"app":"d.example.com","appname":"live","stream_id":"s{sequence}","sequence":"{sequence}","event_time":{event_time},"errcode":{errcode}}}"#
+    )
+}
+
+#[test]
+fn triage_drops_redeliveries_in_any_order() {
+    // The same callback twice with a far later one between: day2 before day1, or merged logs.
+    let input = [
+        end_line("a", 1_700_000_000, 12),
+        end_line("z", 1_800_000_000, 12),
+        end_line("a", 1_700_000_000, 12),
+    ]
+    .join("\n");
+    let value = json_of(&run_with_stdin(&["triage", "--json"], input.as_bytes()));
+    assert_eq!(
+        (value["events"].as_u64(), value["duplicates"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    // A line far in the future does not stop later redeliveries from being recognised.
+    let input = [
+        end_line("future", 4_000_000_000, 12),
+        end_line("b", 1_700_000_000, 12),
+        end_line("c", 1_700_003_600, 12),
+        end_line("b", 1_700_000_000, 12),
+        end_line("c", 1_700_003_600, 12),
+    ]
+    .join("\n");
+    let value = json_of(&run_with_stdin(&["triage", "--json"], input.as_bytes()));
+    assert_eq!(
+        (value["events"].as_u64(), value["duplicates"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(value["unverified"], 0);
+}
+
+#[test]
+fn triage_reports_a_long_line_and_counts_the_rest() {
+    let long = format!(r#"{{"errmsg":"{}"}}"#, "x".repeat(3 << 20));
+    let input = format!(
+        "{}\n{long}\n{}\n",
+        end_line("1", 10, 12),
+        end_line("2", 20, 1)
+    );
+    let output = run_with_stdin(&["triage", "--json"], input.as_bytes());
+    assert_eq!(output.status.code(), Some(1));
+    let value = json_of(&output);
+    assert_eq!(
+        (value["events"].as_u64(), value["malformed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert!(
+        stderr(&output).contains("<stdin>:2: malformed line: line too long: 3145741 bytes, more than the limit of 1048576"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn triage_bom_gzip_on_stdin_and_api_errors() {
+    let mut input = b"\xEF\xBB\xBF".to_vec();
+    input.extend_from_slice(end_line("1", 10, 12).as_bytes());
+    input.extend_from_slice(b"\n{\"Response\":{\"Error\":{\"Code\":\"AuthFailure.SignatureFailure\",\"Message\":\"bad\"},\"RequestId\":\"r-1\"}}\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&input).unwrap();
+    let gz = gz.finish().unwrap();
+    for bytes in [&input, &gz] {
+        let output = run_with_stdin(&["triage", "--json"], bytes);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "an API error means records are missing"
+        );
+        let value = json_of(&output);
+        assert_eq!(
+            (value["events"].as_u64(), value["malformed"].as_u64()),
+            (Some(1), Some(0))
+        );
+        assert_eq!(value["api_errors"], 1);
+        assert!(
+            stderr(&output).contains("<stdin>:2: API error: the API answered AuthFailure.SignatureFailure: bad (RequestId r-1)"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn triage_reports_what_it_read_when_an_input_fails() {
+    let dir = temp_dir();
+    let good = fixture("callbacks.jsonl");
+    let missing = dir.join("missing.jsonl");
+    let truncated = dir.join("cut.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(&good).unwrap()).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(&truncated, &gz[..gz.len() / 2]).unwrap();
+    for bad in [&missing, &dir, &truncated] {
+        let output = run(&[
+            "triage",
+            "--json",
+            good.to_str().unwrap(),
+            bad.to_str().unwrap(),
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{}", bad.display());
+        // The good file is fully counted (a truncated gz may add lines of its own).
+        assert!(json_of(&output)["events"].as_u64().unwrap() >= 7);
+        let err = stderr(&output);
+        assert!(
+            err.contains("warning: could not read") && err.contains(&bad.display().to_string()),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn triage_refuses_an_empty_window() {
+    let output = run(&[
+        "triage",
+        "--since",
+        "2024-06-02T00:00:00Z",
+        "--until",
+        "2024-06-01T00:00:00Z",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("is after --until"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn explain_accepts_the_forms_it_prints() {
+    for args in [
+        &["explain", "18/202"][..],
+        &["explain", "account_overdue"],
+        &["explain", "18", "202"],
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert!(
+            stdout(&output).contains("reason:       account_overdue"),
+            "{args:?}"
+        );
+    }
+    for args in [
+        &["explain", "18/202", "5"][..],
+        &["explain", "acount_overdue"],
+        &["explain", "18/x"],
+    ] {
+        assert_eq!(run(args).status.code(), Some(2), "{args:?}");
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use serde_json::json;
 use tencent_css_errcode::events::{
     EventKind, EventListResponse, SignatureError, StreamEvent, StreamEventInfo, sign,
 };
-use tencent_css_errcode::{Category, Reason, decode};
+use tencent_css_errcode::{Category, Lang, Reason, decode};
 
 const KEY: &str = "e12c46f2612d5106e2034781ab261ca3";
 
@@ -232,10 +232,7 @@ fn redeliveries_share_a_dedupe_key() {
     let retry = parse(end_event(1_060)).unwrap();
     assert_ne!(first.sign, retry.sign);
     assert_eq!(first.dedupe_key(), retry.dedupe_key());
-    assert_eq!(
-        first.dedupe_key().to_string(),
-        "6674468118806626493:0:1700000000"
-    );
+    assert_eq!(first.record().key, first.dedupe_key());
 
     let mut start = end_event(1_000);
     start["event_type"] = json!(1);
@@ -315,7 +312,7 @@ fn event_list_errors_are_named() {
         "Error": {"Code": "AuthFailure.SignatureFailure", "Message": "The provided credentials could not be validated."},
         "RequestId": "req-9"
     }})).unwrap_err().to_string();
-    assert!(err.contains("the API answered with error AuthFailure.SignatureFailure: The provided credentials could not be validated. (RequestId req-9)"), "{err}");
+    assert!(err.contains("the API answered AuthFailure.SignatureFailure: The provided credentials could not be validated. (RequestId req-9)"), "{err}");
     let err = serde_json::from_value::<EventListResponse>(json!({"Items": []}))
         .unwrap_err()
         .to_string();
@@ -333,8 +330,8 @@ fn event_list_errors_are_named() {
 }
 
 #[test]
-fn stop_reason_sub_codes_come_only_from_an_exact_unique_message() {
-    // Exact table text in each language, unique within errcode 18: the sub-code is recovered.
+fn stop_reason_sub_codes_come_only_from_an_exact_unique_chinese_message() {
+    // The official Chinese errmsg, unique within errcode 18: the sub-code is recovered.
     assert_eq!(
         record("账号欠费，您的直播服务已被暂时关停，请及时充值(18)")
             .interruption()
@@ -342,18 +339,12 @@ fn stop_reason_sub_codes_come_only_from_an_exact_unique_message() {
             .reason(),
         Some(Reason::AccountOverdue)
     );
-    assert_eq!(
-        record("인증 매개변수 검증 미통과 (18)")
-            .interruption()
-            .unwrap()
-            .reason(),
-        Some(Reason::TxSecretMismatch)
-    );
+    // The API never sends our English nor the Korean edition: they are not matched, and the
+    // Korean edition's 18/305 text (the same as 18/308's) does not pass for 18/308.
+    let korean_305 = format!("{} (18)", Reason::StreamNameInvalidChars.message(Lang::Ko));
+    assert_eq!(record(&korean_305).interruption(), Some(decode(18, 0)));
     let english = format!("{} (18)", Reason::TxTimeExpired.description());
-    assert_eq!(
-        record(&english).interruption().unwrap().reason(),
-        Some(Reason::TxTimeExpired)
-    );
+    assert_eq!(record(&english).interruption(), Some(decode(18, 0)));
     // Shared by 18/100-104: ambiguous, so the fallback for 18 alone.
     assert_eq!(
         record("直播系统内部错误(18)").interruption(),
@@ -373,8 +364,63 @@ fn stop_reason_sub_codes_come_only_from_an_exact_unique_message() {
         record("推流链路网络异常（14）").interruption(),
         Some(decode(14, 0))
     );
-    // No trailing code: no guess.
-    for text in ["客户端主动断流", "", "stopped (by user)", "(3) at start"] {
-        assert_eq!(record(text).interruption(), None, "{text}");
+}
+
+#[test]
+fn every_documented_stop_reason_form() {
+    // (text, errcode, category), each as a documented answer writes it.
+    for (text, errcode, category) in [
+        // 2019 zh edition of DescribeLiveStreamEventList: text and code.
+        ("客户端主动断流(3)", Some(3), Category::ClientClosed),
+        // 2019 en edition.
+        (
+            "Client actively interrupts the push (3)",
+            Some(3),
+            Category::ClientClosed,
+        ),
+        // Current zh edition: the text alone, documented in data/stop_reasons.tsv.
+        ("客户端主动断流", None, Category::ClientClosed),
+        (
+            "Client actively interrupts the push",
+            None,
+            Category::ClientClosed,
+        ),
+        // A table errmsg without a code: one row, or a category its rows share.
+        (
+            "账号欠费，您的直播服务已被暂时关停，请及时充值",
+            Some(18),
+            Category::Account,
+        ),
+        ("推流链路网络异常", None, Category::Network),
+        // Nothing documented: unknown, never an error, text kept.
+        ("stopped (by user)", None, Category::Unknown),
+        ("", None, Category::Unknown),
+        ("(3) at start", None, Category::Unknown),
+    ] {
+        let cause = record(text).cause();
+        assert_eq!(cause.interruption().map(|i| i.errcode()), errcode, "{text}");
+        assert_eq!(cause.category(), category, "{text}");
+        assert_eq!(cause.text(), text);
     }
+}
+
+#[test]
+fn official_response_examples() {
+    // The current official example verbatim (no code in StopReason), and the 2019 one as far as
+    // its documented differences go: `(3)` in StopReason, TotalNum 100, an extra `Url` field.
+    let current: EventListResponse =
+        serde_json::from_str(include_str!("fixtures/describe_event_list_current.json")).unwrap();
+    let older: EventListResponse =
+        serde_json::from_str(include_str!("fixtures/describe_event_list_2019.json")).unwrap();
+    let now = &current.events()[0];
+    assert_eq!(now.cause().category(), Category::ClientClosed);
+    assert_eq!(now.interruption(), None);
+    assert_eq!(now.client_ip(), Some("180.163.8.244"));
+    assert_eq!(
+        current.request_id.as_deref(),
+        Some("8e50cdb5-56dc-408b-89b0-31818958d424")
+    );
+    let then = &older.events()[0];
+    assert_eq!(then.interruption(), Some(decode(3, 0)));
+    assert_eq!(older.total_num, Some(100));
 }

@@ -1,11 +1,12 @@
-use core::fmt;
 use core::time::Duration;
 
 use super::lenient::{BadField, Lenient};
+use super::{Cause, DedupeKey, Record, Source};
 use crate::{Interruption, decode};
 
 /// Which stream event a callback reports: its `event_type`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[non_exhaustive]
 pub enum EventKind {
     /// `event_type` 0: the push ended. Carries an `errcode`.
     StreamEnd,
@@ -131,30 +132,6 @@ impl From<BadField> for EventError {
     }
 }
 
-/// The key that is the same for every redelivery of one event (Tencent retries a delivery up to
-/// 12 times): `sequence`, `event_type` and `event_time`. Displays as `sequence:event_type:event_time`.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-pub struct DedupeKey {
-    /// The push session's `sequence`.
-    pub sequence: String,
-    /// Start or end.
-    pub kind: EventKind,
-    /// The event's `event_time`.
-    pub event_time: i64,
-}
-
-impl fmt::Display for DedupeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}",
-            self.sequence,
-            self.kind.event_type(),
-            self.event_time
-        )
-    }
-}
-
 impl StreamEvent {
     /// The decoded interruption of a stream-end event: `decode(errcode, 0)`, since callbacks
     /// carry no sub-code. `None` for a push-start event.
@@ -212,20 +189,53 @@ impl StreamEvent {
         self.t
     }
 
-    /// The key shared by every redelivery of this event, for dropping duplicates.
+    /// The key shared by every redelivery of this event: its `sequence`, `event_type` and
+    /// `event_time` (Tencent retries a delivery up to 12 times).
     ///
     /// # Example
     /// ```
     /// use tencent_css_errcode::events::StreamEvent;
-    /// let event: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":9,"stream_id":"s",
-    ///     "sequence":"66","event_time":5,"errcode":1}"#).unwrap();
-    /// assert_eq!(event.dedupe_key().to_string(), "66:0:5");
+    /// let parse = |text: &str| serde_json::from_str::<StreamEvent>(text).unwrap();
+    /// let first = parse(r#"{"event_type":0,"t":9,"stream_id":"s","sequence":"66","event_time":5,"errcode":1}"#);
+    /// // A redelivery has a new `t` and `sign`, but the same key.
+    /// let again = parse(r#"{"event_type":0,"t":70,"stream_id":"s","sequence":"66","event_time":5,"errcode":1}"#);
+    /// assert_eq!(first.dedupe_key(), again.dedupe_key());
     /// ```
     pub fn dedupe_key(&self) -> DedupeKey {
-        DedupeKey {
-            sequence: self.sequence.clone(),
+        DedupeKey::of(&[
+            b"callback",
+            self.sequence.as_bytes(),
+            &[self.kind.event_type()],
+            &self.event_time.to_le_bytes(),
+        ])
+    }
+
+    /// This event as a [`Record`], the form triage and the deduper work on.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::{Category, events::StreamEvent};
+    /// let event: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":9,"app":"d.example.com",
+    ///     "appname":"live","stream_id":"s","sequence":"66","event_time":5,"errcode":12}"#).unwrap();
+    /// let record = event.record();
+    /// assert_eq!((record.domain.as_str(), record.time), ("d.example.com", 5));
+    /// assert_eq!(record.cause.map(|c| c.category()), Some(Category::Network));
+    /// ```
+    pub fn record(&self) -> Record {
+        Record {
             kind: self.kind,
-            event_time: self.event_time,
+            source: Source::Callback,
+            domain: self.app.clone(),
+            app: self.appname.clone(),
+            stream: self.stream_id.clone(),
+            time: self.event_time,
+            cause: match self.kind {
+                EventKind::StreamEnd => self
+                    .errcode
+                    .map(|e| Cause::from_errcode(e, self.errmsg.as_deref().unwrap_or(""))),
+                EventKind::PushStart => None,
+            },
+            key: self.dedupe_key(),
         }
     }
 }

@@ -1,7 +1,8 @@
 use core::time::Duration;
 
 use super::lenient::non_negative;
-use crate::{Interruption, Lang, Reason, decode};
+use super::{ApiError, Cause, DedupeKey, EventKind, Record, Source};
+use crate::Interruption;
 
 /// A page of DescribeLiveStreamEventList: the push sessions of a time range, with why each ended.
 ///
@@ -72,7 +73,8 @@ pub struct StreamEventInfo {
     pub stream_start_time: String,
     /// `StreamEndTime`, UTC, as given.
     pub stream_end_time: String,
-    /// `StopReason`: text that ends with the errcode in parentheses, e.g. `客户端主动断流(3)`.
+    /// `StopReason`: free text, with the errcode in parentheses in older answers
+    /// (`客户端主动断流(3)`) and without in newer ones (`客户端主动断流`); see [`cause`](StreamEventInfo::cause).
     pub stop_reason: String,
     /// `Duration` of the push, in seconds.
     #[serde(deserialize_with = "non_negative")]
@@ -154,12 +156,22 @@ impl StreamEventInfo {
         Some((w.trim().parse().ok()?, h.trim().parse().ok()?))
     }
 
-    /// The interruption, recovered from `StopReason`.
+    /// Why the push ended, read from `StopReason` by the rules of [`Cause::from_stop_reason`]:
+    /// only the texts Tencent documents. The text is kept.
     ///
-    /// The errcode is the number in the trailing parentheses. The sub-code is known only when the
-    /// text before them equals the message of exactly one table row of that errcode, in English,
-    /// Chinese or Korean; otherwise the pair decodes as `(errcode, 0)` under the fallback rules.
-    /// A `StopReason` without a trailing code gives `None`: no guess from the wording.
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::{Category, events::StreamEventInfo};
+    /// let mut record = StreamEventInfo::default();
+    /// record.stop_reason = "Client actively interrupts the push (3)".into();
+    /// assert_eq!(record.cause().category(), Category::ClientClosed);
+    /// ```
+    pub fn cause(&self) -> Cause {
+        Cause::from_stop_reason(&self.stop_reason)
+    }
+
+    /// The decoded interruption, when `StopReason` carries or determines an errcode; see
+    /// [`cause`](StreamEventInfo::cause), which also gives a category when it does not.
     ///
     /// # Example
     /// ```
@@ -167,36 +179,58 @@ impl StreamEventInfo {
     /// let mut record = StreamEventInfo::default();
     /// record.stop_reason = "账号欠费，您的直播服务已被暂时关停，请及时充值(18)".into();
     /// assert_eq!(record.interruption().unwrap().reason(), Some(Reason::AccountOverdue));
-    /// record.stop_reason = "Client actively interrupts the push (3)".into();
-    /// assert_eq!(record.interruption().unwrap().reason(), Some(Reason::ClientClosed3));
-    /// record.stop_reason = "some text".into();
+    /// record.stop_reason = "客户端主动断流".into(); // documented, but names no errcode
     /// assert_eq!(record.interruption(), None);
     /// ```
     pub fn interruption(&self) -> Option<Interruption> {
-        let (text, errcode) = split_stop_reason(&self.stop_reason)?;
-        let mut matches = Reason::ALL.iter().filter(|r| {
-            r.errcode() == errcode && Lang::ALL.iter().any(|lang| r.message(*lang) == text)
-        });
-        let sub_errcode = match (matches.next(), matches.next()) {
-            (Some(only), None) => only.sub_errcode(),
-            _ => 0,
-        };
-        Some(decode(errcode, sub_errcode))
+        self.cause().interruption()
     }
-}
 
-/// Splits `text(N)` (ASCII or full-width parentheses, spaces allowed) into the text and N.
-fn split_stop_reason(reason: &str) -> Option<(&str, u32)> {
-    let reason = reason.trim_end();
-    let inner = reason
-        .strip_suffix(')')
-        .or_else(|| reason.strip_suffix('）'))?;
-    let open = inner.rfind(['(', '（'])?;
-    let digits = inner[open..].trim_start_matches(['(', '（']).trim();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    /// The key shared by every copy of this record (pages that overlap, windows fetched twice):
+    /// its domain, AppName, StreamName, start and end time.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEventInfo;
+    /// let mut a = StreamEventInfo::default();
+    /// a.stream_name = "room42".into();
+    /// let mut b = a.clone();
+    /// b.stop_reason = "text differs".into();
+    /// assert_eq!(a.dedupe_key(), b.dedupe_key());
+    /// b.stream_end_time = "2019-01-04T11:59:58Z".into();
+    /// assert_ne!(a.dedupe_key(), b.dedupe_key());
+    /// ```
+    pub fn dedupe_key(&self) -> DedupeKey {
+        DedupeKey::of(&[
+            b"event_list",
+            self.domain_name.as_bytes(),
+            self.app_name.as_bytes(),
+            self.stream_name.as_bytes(),
+            self.stream_start_time.as_bytes(),
+            self.stream_end_time.as_bytes(),
+        ])
     }
-    Some((inner[..open].trim(), digits.parse().ok()?))
+
+    /// This record as a [`Record`] (a stream end at `StreamEndTime`), or the error of an end time
+    /// that is not a UTC time.
+    ///
+    /// # Example
+    /// ```
+    /// let record = tencent_css_errcode::events::StreamEventInfo::default();
+    /// assert!(record.record().is_err()); // no StreamEndTime
+    /// ```
+    pub fn record(&self) -> Result<Record, TimeError> {
+        Ok(Record {
+            kind: EventKind::StreamEnd,
+            source: Source::EventList,
+            domain: self.domain_name.clone(),
+            app: self.app_name.clone(),
+            stream: self.stream_name.clone(),
+            time: self.end_time_unix()?,
+            cause: Some(self.cause()),
+            key: self.dedupe_key(),
+        })
+    }
 }
 
 /// Parses a time as the cloud API writes it, `YYYY-MM-DDTHH:MM:SSZ` (UTC), into Unix seconds.
@@ -297,45 +331,63 @@ struct RawApiError {
     message: String,
 }
 
+/// What a cloud API answer holds: a page, or an error.
+pub(crate) enum ApiResponse {
+    Page(EventListResponse),
+    Error(ApiError),
+}
+
 /// Why a JSON object is not an event list.
 #[derive(Debug, thiserror::Error)]
 enum ResponseError {
-    #[error("the API answered with error {code}: {message} (RequestId {request_id})")]
-    Api {
-        code: String,
-        message: String,
-        request_id: String,
-    },
+    #[error(transparent)]
+    Api(ApiError),
     #[error("no `EventList`, in a `Response` envelope or at the top level")]
     NoEventList,
 }
 
-impl TryFrom<RawResponse> for EventListResponse {
-    type Error = ResponseError;
-
-    fn try_from(raw: RawResponse) -> Result<Self, ResponseError> {
-        let body = raw.response.unwrap_or(raw.bare);
+impl RawResponse {
+    fn into_response(self) -> Result<ApiResponse, ResponseError> {
+        let body = self.response.unwrap_or(self.bare);
         if let Some(error) = body.error {
-            return Err(ResponseError::Api {
+            return Ok(ApiResponse::Error(ApiError {
                 code: error.code,
                 message: error.message,
-                request_id: body.request_id.unwrap_or_else(|| "unknown".to_owned()),
-            });
+                request_id: body.request_id,
+            }));
         }
-        Ok(EventListResponse {
+        Ok(ApiResponse::Page(EventListResponse {
             event_list: body.event_list.ok_or(ResponseError::NoEventList)?,
             page_num: body.page_num,
             page_size: body.page_size,
             total_num: body.total_num,
             total_page: body.total_page,
             request_id: body.request_id,
-        })
+        }))
+    }
+}
+
+/// Parses a cloud API answer into a page or an API error.
+pub(crate) fn parse_api_response(bytes: &[u8]) -> Result<ApiResponse, serde_json::Error> {
+    let raw: RawResponse = serde_json::from_slice(bytes)?;
+    raw.into_response()
+        .map_err(<serde_json::Error as serde::de::Error>::custom)
+}
+
+impl TryFrom<RawResponse> for EventListResponse {
+    type Error = ResponseError;
+
+    fn try_from(raw: RawResponse) -> Result<Self, ResponseError> {
+        match raw.into_response()? {
+            ApiResponse::Page(page) => Ok(page),
+            ApiResponse::Error(error) => Err(ResponseError::Api(error)),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_utc_time as parse_utc, split_stop_reason};
+    use super::parse_utc_time as parse_utc;
 
     #[test]
     fn times_match_known_unix_seconds() {
@@ -354,26 +406,5 @@ mod tests {
         ] {
             assert!(parse_utc(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn stop_reasons_split_at_the_trailing_code() {
-        assert_eq!(
-            split_stop_reason("客户端主动断流(3)"),
-            Some(("客户端主动断流", 3))
-        );
-        assert_eq!(
-            split_stop_reason("Client actively interrupts the push (3) "),
-            Some(("Client actively interrupts the push", 3))
-        );
-        assert_eq!(
-            split_stop_reason("推流链路网络异常（12）"),
-            Some(("推流链路网络异常", 12))
-        );
-        assert_eq!(split_stop_reason("(18)"), Some(("", 18)));
-        assert_eq!(split_stop_reason("no code"), None);
-        assert_eq!(split_stop_reason("bad (x1)"), None);
-        assert_eq!(split_stop_reason("neg (-1)"), None);
-        assert_eq!(split_stop_reason("huge (99999999999)"), None);
     }
 }

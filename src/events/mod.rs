@@ -30,10 +30,18 @@
 //! ```
 
 mod callback;
+mod dedupe;
 mod event_list;
 mod lenient;
+mod line;
+mod record;
 mod signature;
+mod stop_reason;
 
-pub use callback::{DedupeKey, EventError, EventKind, StreamEvent};
+pub use callback::{EventError, EventKind, StreamEvent};
+pub use dedupe::{Deduper, Verdict};
 pub use event_list::{EventListResponse, StreamEventInfo, TimeError, parse_utc_time};
+pub use line::{ApiError, Line, LineError, LineReader, NumberedLine};
+pub use record::{DedupeKey, Record, Source};
 pub use signature::{SignatureError, sign};
+pub use stop_reason::Cause;

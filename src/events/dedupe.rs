@@ -1,0 +1,362 @@
+use super::DedupeKey;
+
+/// What [`Deduper::check`] found.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The first delivery of this event.
+    First,
+    /// A redelivery of an event already checked.
+    Repeat,
+    /// Not seen among the events the deduper remembers, but it has forgotten events at least as
+    /// old as this one (bounded mode), so this may be a redelivery of one of them.
+    Unverified,
+}
+
+impl Verdict {
+    /// Whether to count the event: `First` and `Unverified` are, `Repeat` is not.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::Verdict;
+    /// assert!(Verdict::Unverified.is_new() && !Verdict::Repeat.is_new());
+    /// ```
+    pub const fn is_new(self) -> bool {
+        !matches!(self, Verdict::Repeat)
+    }
+}
+
+/// Drops redeliveries: remembers the [`DedupeKey`] of every event it has checked.
+///
+/// **Exact** in any input order (files out of order, logs merged from several receivers, a line
+/// far in the future) for up to [`limit`](Deduper::with_limit) distinct events, by default
+/// [`DEFAULT_LIMIT`](Deduper::DEFAULT_LIMIT) = 4,000,000 in at most 64 MiB.
+///
+/// Past the limit it stays **bounded**: it forgets the quarter of its events with the oldest
+/// event times, and from then on an event not remembered whose time is not later than the
+/// latest forgotten one is [`Verdict::Unverified`], counted in [`unverified`](Deduper::unverified).
+/// Every delivery of one event has the same event time, so an event later than everything
+/// forgotten is still checked exactly.
+///
+/// The memory is allocated once, zeroed, when the deduper is made; the system maps pages as
+/// they are first written, so a small input costs little.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::events::{DedupeKey, Deduper, Verdict};
+///
+/// let mut deduper = Deduper::new();
+/// let a = DedupeKey::from_u64(1);
+/// let z = DedupeKey::from_u64(2);
+/// assert_eq!(deduper.check(a, 1_700_000_000), Verdict::First);
+/// assert_eq!(deduper.check(z, 1_800_000_000), Verdict::First);
+/// // Out of order: a redelivery of `a` after a far later event is still found.
+/// assert_eq!(deduper.check(a, 1_700_000_000), Verdict::Repeat);
+/// assert_eq!((deduper.len(), deduper.repeats(), deduper.unverified()), (2, 1, 0));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Deduper {
+    /// Open addressing with linear probing; 0 marks an empty slot (a key of 0 is stored as 1).
+    keys: Vec<u64>,
+    /// Each slot's event time, as an offset from `base` (see `pack`), for eviction.
+    times: Vec<u32>,
+    len: usize,
+    limit: usize,
+    /// The first event time seen: times are stored relative to it.
+    base: Option<i64>,
+    /// The latest event time forgotten so far, once the deduper has evicted.
+    forgotten_until: Option<i64>,
+    repeats: u64,
+    unverified: u64,
+}
+
+impl Default for Deduper {
+    fn default() -> Self {
+        Deduper::new()
+    }
+}
+
+impl Deduper {
+    /// How many distinct events [`Deduper::new`] checks exactly.
+    pub const DEFAULT_LIMIT: usize = 4_000_000;
+
+    /// A deduper exact for [`DEFAULT_LIMIT`](Deduper::DEFAULT_LIMIT) events, in at most 64 MiB.
+    ///
+    /// # Example
+    /// ```
+    /// let deduper = tencent_css_errcode::events::Deduper::new();
+    /// assert!(deduper.memory_bytes() <= 64 << 20);
+    /// ```
+    pub fn new() -> Deduper {
+        Deduper::with_limit(Deduper::DEFAULT_LIMIT)
+    }
+
+    /// A deduper exact for `limit` distinct events (at least 16), in about 14 bytes per event.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::{DedupeKey, Deduper, Verdict};
+    /// let mut deduper = Deduper::with_limit(16);
+    /// for n in 1..=17 {
+    ///     deduper.check(DedupeKey::from_u64(n), n as i64);
+    /// }
+    /// // The 17th event made it forget the oldest quarter: times 1 to 5.
+    /// assert_eq!(deduper.check(DedupeKey::from_u64(1), 1), Verdict::Unverified);
+    /// assert_eq!(deduper.check(DedupeKey::from_u64(17), 17), Verdict::Repeat);
+    /// ```
+    pub fn with_limit(limit: usize) -> Deduper {
+        let limit = limit.max(16);
+        // Load factor at most 7/8: linear probing stays short.
+        let slots = limit + limit / 7 + 1;
+        Deduper {
+            keys: vec![0; slots],
+            times: vec![0; slots],
+            len: 0,
+            limit,
+            base: None,
+            forgotten_until: None,
+            repeats: 0,
+            unverified: 0,
+        }
+    }
+
+    /// Checks one delivery of an event that happened at `event_time` (Unix seconds), and
+    /// remembers it.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::{DedupeKey, Deduper, Verdict};
+    /// let mut deduper = Deduper::new();
+    /// let key = DedupeKey::from_u64(42);
+    /// assert_eq!(deduper.check(key, 100), Verdict::First);
+    /// assert_eq!(deduper.check(key, 100), Verdict::Repeat);
+    /// ```
+    pub fn check(&mut self, key: DedupeKey, event_time: i64) -> Verdict {
+        let key = key.as_u64().max(1);
+        let base = *self.base.get_or_insert(event_time);
+        let mut slot = self.home(key);
+        loop {
+            match self.keys[slot] {
+                0 => break,
+                k if k == key => {
+                    self.repeats += 1;
+                    return Verdict::Repeat;
+                }
+                _ => slot = self.next(slot),
+            }
+        }
+        self.keys[slot] = key;
+        self.times[slot] = pack(event_time, base);
+        self.len += 1;
+        let verdict = match self.forgotten_until {
+            Some(until) if event_time <= until => {
+                self.unverified += 1;
+                Verdict::Unverified
+            }
+            _ => Verdict::First,
+        };
+        if self.len > self.limit {
+            self.forget_oldest_quarter(base);
+        }
+        verdict
+    }
+
+    /// How many events it remembers now.
+    ///
+    /// # Example
+    /// ```
+    /// assert_eq!(tencent_css_errcode::events::Deduper::new().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it remembers no event.
+    ///
+    /// # Example
+    /// ```
+    /// assert!(tencent_css_errcode::events::Deduper::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many checks were [`Verdict::Repeat`].
+    ///
+    /// # Example
+    /// ```
+    /// assert_eq!(tencent_css_errcode::events::Deduper::new().repeats(), 0);
+    /// ```
+    pub fn repeats(&self) -> u64 {
+        self.repeats
+    }
+
+    /// How many checks were [`Verdict::Unverified`]: 0 as long as the deduper never passed its
+    /// limit.
+    ///
+    /// # Example
+    /// ```
+    /// assert_eq!(tencent_css_errcode::events::Deduper::new().unverified(), 0);
+    /// ```
+    pub fn unverified(&self) -> u64 {
+        self.unverified
+    }
+
+    /// The bytes its table takes, whatever it holds.
+    ///
+    /// # Example
+    /// ```
+    /// let small = tencent_css_errcode::events::Deduper::with_limit(1000);
+    /// assert!(small.memory_bytes() < 16_000);
+    /// ```
+    pub fn memory_bytes(&self) -> usize {
+        self.keys.len() * (size_of::<u64>() + size_of::<u32>())
+    }
+
+    fn home(&self, key: u64) -> usize {
+        // Multiply-shift onto the table: uniform for a well-mixed key, any table size.
+        ((u128::from(key) * self.keys.len() as u128) >> 64) as usize
+    }
+
+    fn next(&self, slot: usize) -> usize {
+        if slot + 1 == self.keys.len() {
+            0
+        } else {
+            slot + 1
+        }
+    }
+
+    /// Forgets at least a quarter of the events, those with the oldest times.
+    fn forget_oldest_quarter(&mut self, base: i64) {
+        let threshold = self.quarter_time();
+        let mut slot = 0;
+        while slot < self.keys.len() {
+            if self.keys[slot] != 0 && self.times[slot] <= threshold {
+                self.remove(slot);
+                // `remove` may have moved a later entry into `slot`: look at it again.
+                continue;
+            }
+            slot += 1;
+        }
+        let forgotten = unpack(threshold, base);
+        self.forgotten_until = Some(self.forgotten_until.map_or(forgotten, |f| f.max(forgotten)));
+    }
+
+    /// The stored time at or below which a quarter of the entries lie, by a histogram of the
+    /// stored times (no allocation beyond the histogram).
+    fn quarter_time(&self) -> u32 {
+        const BUCKETS: usize = 4096;
+        let stored = || {
+            self.keys
+                .iter()
+                .zip(&self.times)
+                .filter(|(k, _)| **k != 0)
+                .map(|(_, t)| *t)
+        };
+        let (min, max) = stored().fold((u32::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+        let width = u64::from(max - min) / BUCKETS as u64 + 1;
+        let mut counts = vec![0usize; BUCKETS];
+        for t in stored() {
+            counts[(u64::from(t - min) / width) as usize] += 1;
+        }
+        let mut seen = 0;
+        for (bucket, count) in counts.iter().enumerate() {
+            seen += count;
+            if seen * 4 >= self.len {
+                let top = u64::from(min) + (bucket as u64 + 1) * width - 1;
+                return top.min(u64::from(max)) as u32;
+            }
+        }
+        max
+    }
+
+    /// Backward-shift deletion: keeps every remaining key reachable from its home slot.
+    fn remove(&mut self, mut hole: usize) {
+        self.keys[hole] = 0;
+        self.len -= 1;
+        let mut slot = self.next(hole);
+        while self.keys[slot] != 0 {
+            let home = self.home(self.keys[slot]);
+            // The entry may move back into the hole unless its home lies after the hole
+            // (cyclically) up to where it stands.
+            let stays = if hole <= slot {
+                hole < home && home <= slot
+            } else {
+                hole < home || home <= slot
+            };
+            if !stays {
+                self.keys[hole] = self.keys[slot];
+                self.times[hole] = self.times[slot];
+                self.keys[slot] = 0;
+                hole = slot;
+            }
+            slot = self.next(slot);
+        }
+    }
+}
+
+/// An event time as an unsigned offset around `base`, saturating: times within 68 years of the
+/// first event keep their order exactly; only the eviction order of times beyond that is coarser.
+fn pack(time: i64, base: i64) -> u32 {
+    let offset = i128::from(time) - i128::from(base) + i128::from(i32::MAX);
+    offset.clamp(0, i128::from(u32::MAX)) as u32
+}
+
+/// The latest event time that `pack` maps to `stored` or below.
+fn unpack(stored: u32, base: i64) -> i64 {
+    if stored == u32::MAX {
+        return i64::MAX;
+    }
+    let time = i128::from(stored) + i128::from(base) - i128::from(i32::MAX);
+    time.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_keeps_order_and_saturates() {
+        let base = 1_700_000_000;
+        assert!(pack(base - 1, base) < pack(base, base));
+        assert_eq!(unpack(pack(base + 5, base), base), base + 5);
+        assert_eq!(pack(i64::MIN, base), 0);
+        assert_eq!(pack(i64::MAX, base), u32::MAX);
+        assert_eq!(unpack(u32::MAX, base), i64::MAX);
+    }
+
+    #[test]
+    fn removal_keeps_every_other_key_reachable() {
+        // A tiny table with many collisions and wrap-around: remove half, find the rest.
+        let mut deduper = Deduper::with_limit(64);
+        let keys: Vec<u64> = (1..=64u64)
+            .map(|n| n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(
+                deduper.check(DedupeKey::from_u64(*k), i as i64),
+                Verdict::First
+            );
+        }
+        let mut slot = 0;
+        while slot < deduper.keys.len() {
+            if deduper.keys[slot] % 2 == 0 && deduper.keys[slot] != 0 {
+                deduper.remove(slot);
+                continue;
+            }
+            slot += 1;
+        }
+        for (i, k) in keys.iter().enumerate() {
+            let expected = if k % 2 == 0 {
+                Verdict::First
+            } else {
+                Verdict::Repeat
+            };
+            assert_eq!(
+                deduper.check(DedupeKey::from_u64(*k), i as i64),
+                expected,
+                "{k:x}"
+            );
+        }
+    }
+}

@@ -1,0 +1,178 @@
+use core::fmt;
+
+use super::{Cause, EventKind};
+
+/// Where a [`Record`] came from.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
+pub enum Source {
+    /// A stream callback that Tencent POSTed ([`StreamEvent`](super::StreamEvent)).
+    Callback,
+    /// A DescribeLiveStreamEventList record ([`StreamEventInfo`](super::StreamEventInfo)).
+    EventList,
+}
+
+/// One stream end or push start, whichever way it arrived: the normalised form that triage,
+/// the deduper and a receiver work on.
+///
+/// Made by [`StreamEvent::record`](super::StreamEvent::record) and
+/// [`StreamEventInfo::record`](super::StreamEventInfo::record).
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::Category;
+/// use tencent_css_errcode::events::{EventKind, Source, StreamEventInfo};
+///
+/// let mut info = StreamEventInfo::default();
+/// info.stream_name = "room42".into();
+/// info.stream_end_time = "2019-01-04T11:59:58Z".into();
+/// info.stop_reason = "客户端主动断流".into();
+/// let record = info.record()?;
+/// assert_eq!((record.kind, record.source), (EventKind::StreamEnd, Source::EventList));
+/// assert_eq!(record.time, 1_546_603_198);
+/// assert_eq!(record.cause.as_ref().map(|c| c.category()), Some(Category::ClientClosed));
+/// # Ok::<(), tencent_css_errcode::events::TimeError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Record {
+    /// Stream end or push start. API records are always stream ends.
+    pub kind: EventKind,
+    /// Callback or API record.
+    pub source: Source,
+    /// The push domain (a callback's `app`, a record's `DomainName`).
+    pub domain: String,
+    /// The AppName, the console's "path" (`appname`, `AppName`).
+    pub app: String,
+    /// The StreamName (`stream_id`, `StreamName`).
+    pub stream: String,
+    /// When it happened, in Unix seconds: a callback's `event_time`, a record's `StreamEndTime`.
+    pub time: i64,
+    /// Why the push ended; `None` for a push start.
+    pub cause: Option<Cause>,
+    /// The same for every delivery of this event; see [`DedupeKey`].
+    pub key: DedupeKey,
+}
+
+/// Identifies one event across redeliveries, for [`Deduper`](super::Deduper).
+///
+/// A callback's key is made of its `sequence`, `event_type` and `event_time`; an API record's of
+/// its domain, AppName, StreamName, start and end time. It is a 64-bit hash of those fields, the
+/// same on every platform and in every version of this crate's 0.x line, so keys from
+/// different runs and receivers agree. Distinct events share a key only by a hash collision: for
+/// four million distinct events the chance that any two collide is below one in two million.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::events::DedupeKey;
+/// let key = DedupeKey::from_u64(0x1234);
+/// assert_eq!(key.as_u64(), 0x1234);
+/// assert_eq!(key.to_string(), "0000000000001234");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct DedupeKey(u64);
+
+impl DedupeKey {
+    /// A key from its 64-bit value, as [`as_u64`](DedupeKey::as_u64) gave it.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::DedupeKey;
+    /// assert_eq!(DedupeKey::from_u64(7), DedupeKey::from_u64(7));
+    /// ```
+    pub const fn from_u64(value: u64) -> DedupeKey {
+        DedupeKey(value)
+    }
+
+    /// The key's 64-bit value, for storing it.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::DedupeKey;
+    /// assert_eq!(DedupeKey::from_u64(u64::MAX).as_u64(), u64::MAX);
+    /// ```
+    pub const fn as_u64(self) -> u64 {
+        self.0
+    }
+
+    /// Hashes the fields, each prefixed by its length so that `("ab", "c")` and `("a", "bc")`
+    /// differ. A multiply-xorshift hash over 8-byte words with a full-avalanche finish: fast on
+    /// the short fields of an event, and stable because it is ours.
+    pub(crate) fn of(fields: &[&[u8]]) -> DedupeKey {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut h: u64 = 0x243F_6A88_85A3_08D3;
+        let mut mix = |word: u64| {
+            h = (h ^ word).wrapping_mul(K);
+            h ^= h >> 29;
+        };
+        for field in fields {
+            mix(field.len() as u64);
+            let mut chunks = field.chunks_exact(8);
+            for chunk in &mut chunks {
+                mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                let mut last = [0u8; 8];
+                last[..rest.len()].copy_from_slice(rest);
+                mix(u64::from_le_bytes(last));
+            }
+        }
+        // The murmur3 finaliser: every input bit affects every output bit.
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+        h ^= h >> 33;
+        DedupeKey(h)
+    }
+}
+
+impl fmt::Display for DedupeKey {
+    /// 16 lowercase hex digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DedupeKey;
+
+    #[test]
+    fn field_boundaries_matter() {
+        assert_ne!(DedupeKey::of(&[b"ab", b"c"]), DedupeKey::of(&[b"a", b"bc"]));
+        assert_ne!(DedupeKey::of(&[b"", b"x"]), DedupeKey::of(&[b"x", b""]));
+        assert_ne!(
+            DedupeKey::of(&[b"abcdefgh"]),
+            DedupeKey::of(&[b"abcdefgh\0"])
+        );
+    }
+
+    #[test]
+    fn keys_are_stable() {
+        // Pinned: keys are compared across runs and receivers, so the hash must not change.
+        assert_eq!(
+            DedupeKey::of(&[
+                b"callback",
+                b"6674468118806626493",
+                &[0],
+                &1_700_000_000i64.to_le_bytes()
+            ])
+            .to_string(),
+            PINNED
+        );
+    }
+
+    const PINNED: &str = "3943324a47f82df7";
+
+    #[test]
+    fn no_collisions_among_a_million_sequential_sequences() {
+        let mut keys: Vec<u64> = (0..1_000_000u64)
+            .map(|n| DedupeKey::of(&[b"callback", n.to_string().as_bytes(), &[0]]).as_u64())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), 1_000_000);
+    }
+}

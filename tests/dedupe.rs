@@ -1,0 +1,69 @@
+//! The deduper's promises: exact in any order up to its limit, within 64 MiB for four million
+//! events, and past the limit bounded, with every event it could not check counted.
+#![cfg(feature = "events")]
+
+use tencent_css_errcode::events::{DedupeKey, Deduper, Verdict};
+
+/// A fixed pseudo-random permutation-ish stream of keys (splitmix64), never 0 or 1.
+fn key(n: u64) -> DedupeKey {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    DedupeKey::from_u64((z ^ (z >> 31)).max(2))
+}
+
+#[test]
+fn four_million_events_exact_in_any_order_within_64_mib() {
+    const N: u64 = 4_000_000;
+    let mut deduper = Deduper::new();
+    assert!(
+        deduper.memory_bytes() <= 64 << 20,
+        "{}",
+        deduper.memory_bytes()
+    );
+    // Times go backwards and jump far ahead: order must not matter.
+    let time =
+        |n: u64| 1_700_000_000 + ((n * 7919) % N) as i64 * if n % 2 == 0 { 1 } else { -1000 };
+    for n in 0..N {
+        assert_eq!(deduper.check(key(n), time(n)), Verdict::First, "event {n}");
+    }
+    // Every redelivery, in reverse order, long after its first delivery.
+    for n in (0..N).rev() {
+        assert_eq!(
+            deduper.check(key(n), time(n)),
+            Verdict::Repeat,
+            "redelivery {n}"
+        );
+    }
+    assert_eq!(
+        (
+            deduper.len() as u64,
+            deduper.repeats(),
+            deduper.unverified()
+        ),
+        (N, N, 0)
+    );
+}
+
+#[test]
+fn past_the_limit_it_forgets_the_oldest_and_says_so() {
+    let limit = 10_000;
+    let mut deduper = Deduper::with_limit(limit);
+    let memory = deduper.memory_bytes();
+    for n in 0..(limit as u64 * 3) {
+        deduper.check(key(n), n as i64);
+    }
+    assert!(deduper.len() <= limit);
+    assert_eq!(deduper.memory_bytes(), memory, "the table never grows");
+    // The newest events are remembered exactly...
+    let newest = limit as u64 * 3 - 1;
+    assert_eq!(deduper.check(key(newest), newest as i64), Verdict::Repeat);
+    // ...the oldest were forgotten, and a redelivery of one is not passed off as checked.
+    assert_eq!(deduper.check(key(0), 0), Verdict::Unverified);
+    assert_eq!(deduper.unverified(), 1);
+    // A new event later than everything forgotten is still checked exactly.
+    assert_eq!(
+        deduper.check(key(u64::MAX), newest as i64 + 1),
+        Verdict::First
+    );
+}

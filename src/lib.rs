@@ -1,4 +1,30 @@
-#![doc = include_str!("../README.md")]
+//! Typed Tencent Cloud CSS (Cloud Streaming Services) push interruption codes.
+//!
+//! When a live push stops, CSS reports why as `errcode` and `sub_errcode`. [`decode`] turns any
+//! pair, listed or not, into an [`Interruption`] that keeps both numbers, with its [`Reason`]
+//! when the pair is one of the 70 documented rows, and always a [`Category`] to match on. The
+//! table lives in `data/codes.tsv`; `build.rs` validates it and generates [`Reason`] and the
+//! lookup tables.
+//!
+//! ```
+//! use tencent_css_errcode::{Category, Reason, decode};
+//!
+//! let interruption = decode(18, 503);
+//! assert_eq!(interruption.reason(), Some(Reason::TxSecretMismatch));
+//! assert_eq!(interruption.category(), Category::Auth);
+//! assert!(!interruption.category().retryable());
+//! ```
+//!
+//! # Features
+//! - `std` (default): `std::error::Error` through the standard library; without it the crate is
+//!   `no_std`, with the same types.
+//! - `serde`: `Serialize`/`Deserialize` for the names and for [`Interruption`].
+//! - `events`: the `events` module: stream callbacks and their signatures, DescribeLiveStreamEventList
+//!   records, the normalised `Record`, `LineReader` and `Deduper`.
+//! - `push-url`: the `push_url` module: parse, sign and preflight push URLs.
+//! - `cli`: the `css-errcode` binary.
+//!
+//! The README has the command-line tool, the category table and the stability promises.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -20,3 +46,8 @@ pub use interruption::{Interruption, decode};
 pub use lang::Lang;
 pub use parse_name_error::ParseNameError;
 pub use reason::{Basis, Reason};
+
+/// The README's examples, run as doctests so that they stay true.
+#[cfg(all(doctest, feature = "events", feature = "push-url"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -532,3 +532,25 @@ fn check_url_and_sign_url() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("unsupported scheme"));
 }
+
+#[test]
+fn sign_url_refuses_an_expiry_beyond_a_txtime() {
+    let output = Command::new(BIN)
+        .args([
+            "sign-url",
+            "rtmp://push.example.com/live/room42",
+            "--key-env",
+            "TEST_PUSH_KEY",
+            "--expires-in",
+            "18446744073709551615s",
+        ])
+        .env("TEST_PUSH_KEY", "k")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("too far in the future"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -14,7 +14,9 @@ fn url(text: &str) -> PushUrl {
 
 /// A URL signed with KEY, valid for a day after NOW, on the given host/app/stream.
 fn signed(host: &str, app: &str, stream: &str) -> PushUrl {
-    url(&format!("rtmp://{host}/{app}/{stream}")).sign(KEY, (NOW + 86_400) as u64)
+    url(&format!("rtmp://{host}/{app}/{stream}"))
+        .sign(KEY, NOW + 86_400)
+        .unwrap()
 }
 
 fn reasons(url: &PushUrl, key: Option<&str>) -> Vec<Option<Reason>> {
@@ -23,7 +25,9 @@ fn reasons(url: &PushUrl, key: Option<&str>) -> Vec<Option<Reason>> {
 
 #[test]
 fn the_reference_worked_example() {
-    let signed = url("rtmp://push.example.com/live/test").sign(KEY, 0x5C27_1099);
+    let signed = url("rtmp://push.example.com/live/test")
+        .sign(KEY, 0x5C27_1099)
+        .unwrap();
     assert_eq!(signed.tx_time(), Some("5C271099"));
     assert_eq!(signed.tx_secret(), Some("f85a2ab363fe4deaffef9754d79da6fe"));
     // Checked with a time before its expiry, it passes.
@@ -34,9 +38,9 @@ fn the_reference_worked_example() {
 fn a_clean_signed_url_has_no_findings() {
     for scheme_url in [
         signed("push.example.com", "live", "room-42_a.b~c"),
-        url("webrtc://push.example.com/live/room42").sign(KEY, (NOW + 86_400) as u64),
+        url("webrtc://push.example.com/live/room42").sign(KEY, NOW + 86_400).unwrap(),
         url("srt://push.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,m=publish&latency=200")
-            .sign(KEY, (NOW + 86_400) as u64),
+            .sign(KEY, NOW + 86_400).unwrap(),
     ] {
         assert!(scheme_url.preflight(Some(KEY), NOW).is_empty(), "{scheme_url}");
         assert!(scheme_url.preflight(None, NOW).is_empty(), "{scheme_url}");
@@ -57,8 +61,9 @@ fn each_finding_alone() {
     ));
     assert_eq!(reasons(&no_time, Some(KEY)), [Some(Reason::TxTimeMissing)]);
 
-    let expired =
-        url("rtmp://push.example.com/live/room42").sign(KEY, (NOW - 3 * 3600 - 720) as u64);
+    let expired = url("rtmp://push.example.com/live/room42")
+        .sign(KEY, NOW - 3 * 3600 - 720)
+        .unwrap();
     let findings = expired.preflight(Some(KEY), NOW);
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].reason(), Some(Reason::TxTimeExpired));
@@ -117,7 +122,9 @@ fn each_finding_alone() {
         [Some(Reason::StreamNameInvalidChars)]
     );
 
-    let soon = url("rtmp://push.example.com/live/room42").sign(KEY, (NOW + 1_380) as u64);
+    let soon = url("rtmp://push.example.com/live/room42")
+        .sign(KEY, NOW + 1_380)
+        .unwrap();
     let findings = soon.preflight(Some(KEY), NOW);
     assert_eq!(findings.len(), 1);
     assert!(findings[0].is_warning());
@@ -188,7 +195,7 @@ fn parse_keeps_everything_and_names_what_is_wrong() {
         "rtmp://push.example.com:1935/live/room42?a=1&txSecret=s&b=&txTime=5C271099&a=2"
     );
     // Re-signing replaces in place and keeps the order.
-    let resigned = u.sign(KEY, 0x5C27_1099);
+    let resigned = u.sign(KEY, 0x5C27_1099).unwrap();
     let names: Vec<&str> = resigned.params().iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(names, ["a", "txSecret", "b", "txTime", "a"]);
 
@@ -278,7 +285,7 @@ proptest! {
         valid_for in 3_600i64..400_000_000, scheme in prop_oneof![Just("rtmp"), Just("webrtc")],
     ) {
         prop_assume!(key != other);
-        let u = url(&format!("{scheme}://push.example.com/{app}/{stream}?extra=1")).sign(&key, (NOW + valid_for) as u64);
+        let u = url(&format!("{scheme}://push.example.com/{app}/{stream}?extra=1")).sign(&key, NOW + valid_for).unwrap();
         prop_assert!(u.preflight(Some(&key), NOW).is_empty());
         prop_assert_eq!(reasons(&u, Some(&other)), vec![Some(Reason::TxSecretMismatch)]);
         let later = u.preflight(Some(&key), NOW + valid_for + 1);
@@ -306,4 +313,45 @@ proptest! {
         prop_assert_eq!(parsed.to_string(), text.clone());
         prop_assert_eq!(url(&parsed.to_string()), parsed);
     }
+}
+
+#[test]
+fn hosts_schemes_and_times_at_the_edges() {
+    // An unbracketed IPv6 address is refused, not misread as host `2001:db8:` and port 1.
+    let err = PushUrl::parse("rtmp://2001:db8::1/live/s").unwrap_err();
+    assert!(matches!(err, PushUrlError::Host(_)), "{err}");
+    assert!(err.to_string().contains("in brackets"), "{err}");
+    let bracketed = url("rtmp://[2001:db8::1]/live/s");
+    assert_eq!(
+        (bracketed.host(), bracketed.port()),
+        ("[2001:db8::1]", None)
+    );
+    assert_eq!(reasons(&bracketed, None)[0], Some(Reason::IpAddressHost));
+
+    // Schemes are case-insensitive, and written back in lowercase.
+    let upper = url("RTMP://push.example.com/live/s");
+    assert_eq!(upper.scheme(), Scheme::Rtmp);
+    assert!(upper.to_string().starts_with("rtmp://"));
+
+    // Times: no overflow at the extremes (a debug build would panic), no sign before 1970.
+    let far = url("rtmp://push.example.com/live/s?txTime=7FFFFFFFFFFFFFFF&txSecret=x");
+    assert_eq!(far.expiry_unix(), Some(i64::MAX));
+    assert!(far.preflight(None, -1).is_empty());
+    assert!(far.preflight(None, i64::MIN).is_empty());
+    let old = url("rtmp://push.example.com/live/s?txTime=0&txSecret=x");
+    assert_eq!(reasons(&old, None), [Some(Reason::TxTimeExpired)]);
+    assert!(
+        old.preflight(None, i64::MAX)[0]
+            .problem()
+            .contains("expired")
+    );
+    assert_eq!(
+        url("rtmp://push.example.com/live/s").sign(KEY, -1),
+        Err(PushUrlError::Expiry(-1))
+    );
+    let max = url("rtmp://push.example.com/live/s")
+        .sign(KEY, i64::MAX)
+        .unwrap();
+    assert_eq!(max.tx_time(), Some("7FFFFFFFFFFFFFFF"));
+    assert_eq!(max.expiry_unix(), Some(i64::MAX));
 }

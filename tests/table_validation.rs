@@ -28,8 +28,8 @@ fn the_real_table_is_valid() {
     let rows = table::parse("data/codes.tsv", &text).unwrap();
     assert_eq!(rows.len(), 70);
     assert_eq!(
-        rows[0].line, 4,
-        "two comment lines and the header come first"
+        rows[0].line, 7,
+        "five comment lines and the header come first"
     );
 }
 
@@ -247,4 +247,70 @@ fn fallbacks_are_derived_from_the_rows() {
             (18, table::Fallback::Blocks(vec![(1, "internal")])),
         ]
     );
+}
+
+const PHRASE_HEADER: &str = "text\tcategory\terrcode\tsource";
+
+fn phrase_error(extra: &str) -> String {
+    let text = format!("# comment\n{PHRASE_HEADER}\n{extra}\n");
+    let rows = table::parse(
+        "data/codes.tsv",
+        &with_row("21\t102\treplaced_by_new_push\trequested\tx\ty\tz\t"),
+    )
+    .unwrap();
+    table::parse_phrases("data/stop_reasons.tsv", &text, &rows)
+        .expect_err("the phrase must be rejected")
+        .to_string()
+}
+
+#[test]
+fn the_real_phrase_table_is_valid() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let codes = std::fs::read_to_string(format!("{dir}/data/codes.tsv")).unwrap();
+    let phrases = std::fs::read_to_string(format!("{dir}/data/stop_reasons.tsv")).unwrap();
+    let rows = table::parse("data/codes.tsv", &codes).unwrap();
+    let phrases = table::parse_phrases("data/stop_reasons.tsv", &phrases, &rows).unwrap();
+    assert!(phrases.iter().any(|p| p.text == "客户端主动断流"));
+}
+
+#[test]
+fn malformed_phrases_name_file_and_line() {
+    for (row, message) in [
+        (
+            "x\tclient_closed",
+            "wrong column count: expected 4 tab-separated columns, found 2",
+        ),
+        ("x\tnope\t\tdoc", "unknown category `nope`"),
+        (
+            " x\tclient_closed\t\tdoc",
+            "text ` x` is empty or has surrounding spaces",
+        ),
+        (
+            "x\tclient_closed\tx1\tdoc",
+            "errcode `x1` is not a non-negative integer that fits in 32 bits",
+        ),
+        (
+            "x\taccount\t21\tdoc",
+            "errcode 21 is not listed with category `account` in every row of the code table",
+        ),
+        (
+            "x\tclient_closed\t\t ",
+            "empty source: say where the text is documented",
+        ),
+        (
+            "x\tclient_closed\t\tdoc\nx\tclient_closed\t\tdoc",
+            "duplicate text `x` (first listed on line 3)",
+        ),
+    ] {
+        let line = if message.starts_with("duplicate") {
+            4
+        } else {
+            3
+        };
+        assert_eq!(
+            phrase_error(row),
+            format!("data/stop_reasons.tsv:{line}: {message}"),
+            "{row}"
+        );
+    }
 }

@@ -75,6 +75,12 @@ pub fn check(url: &str, key_env: Option<&str>, now: Option<i64>) -> Result<ExitC
 pub fn sign(url: &str, key_env: &str, expires_in: u64) -> Result<ExitCode, String> {
     let parsed: PushUrl = url.parse().map_err(|e| format!("{url}: {e}"))?;
     let key = key_from(key_env)?;
-    let expiry = (unix_now().max(0) as u64).saturating_add(expires_in);
-    crate::print(&format!("{}\n", parsed.sign(&key, expiry))).map(|()| ExitCode::SUCCESS)
+    let expiry = i64::try_from(expires_in)
+        .ok()
+        .and_then(|span| unix_now().checked_add(span))
+        .ok_or_else(|| {
+            format!("--expires-in {expires_in}s is too far in the future for a txTime")
+        })?;
+    let signed = parsed.sign(&key, expiry).map_err(|e| e.to_string())?;
+    crate::print(&format!("{signed}\n")).map(|()| ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@
 //!
 //! let key = "e12c46f2612d5106e2034781ab261ca3";
 //! let url: PushUrl = "rtmp://push.example.com/live/room42".parse()?;
-//! let signed = url.sign(key, 1_700_086_400);
+//! let signed = url.sign(key, 1_700_086_400)?;
 //! assert!(signed.preflight(Some(key), 1_700_000_000).is_empty());
 //!
 //! // The same URL a day later, or checked with another key:
@@ -27,10 +27,12 @@
 
 use core::fmt;
 use core::str::FromStr;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::Reason;
-use crate::digest::{constant_time_eq, md5_hex};
+use crate::digest::md5_hex;
+
+mod preflight;
+
+pub use preflight::{Finding, Part};
 
 /// The protocol of a push URL.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -68,16 +70,6 @@ pub struct PushUrl {
     host: String,
     port: Option<u16>,
     /// The push domain: the host, or for SRT the streamid's `h`.
-    ///
-    /// # Example
-    /// ```
-    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
-    /// ```
     domain: String,
     app_name: String,
     stream_name: String,
@@ -109,140 +101,9 @@ pub enum PushUrlError {
     /// A query parameter or SRT streamid that cannot be read.
     #[error("malformed query: {0}")]
     Query(String),
-}
-
-/// The part of a push URL a [`Finding`] is about.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-#[non_exhaustive]
-pub enum Part {
-    /// The host (for SRT, the streamid's `h`).
-    Host,
-    /// The AppName.
-    AppName,
-    /// The StreamName.
-    ///
-    /// # Example
-    /// ```
-    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
-    /// ```
-    StreamName,
-    /// The `txTime` parameter.
-    TxTime,
-    /// The `txSecret` parameter.
-    TxSecret,
-}
-
-impl Part {
-    /// How the part is called in the URL.
-    ///
-    /// # Example
-    /// ```
-    /// assert_eq!(tencent_css_errcode::push_url::Part::TxTime.name(), "txTime");
-    /// ```
-    pub const fn name(self) -> &'static str {
-        match self {
-            Part::Host => "host",
-            Part::AppName => "AppName",
-            Part::StreamName => "StreamName",
-            Part::TxTime => "txTime",
-            Part::TxSecret => "txSecret",
-        }
-    }
-}
-
-/// One predicted problem of a push URL: the refusal it predicts (or `None` for a warning), the
-/// part at fault, what is wrong and a one-line fix.
-///
-/// Displays as `18/501 tx_time_expired (txTime): … Fix: …`, or `warning (txTime): …`.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct Finding {
-    reason: Option<Reason>,
-    part: Part,
-    problem: String,
-    fix: String,
-}
-
-impl Finding {
-    /// The interruption this predicts; `None` for a warning that does not stop the push yet.
-    ///
-    /// # Example
-    /// ```
-    /// use tencent_css_errcode::{Reason, push_url::PushUrl};
-    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=x".parse().unwrap();
-    /// assert_eq!(url.preflight(None, 0)[0].reason(), Some(Reason::TxTimeMissing));
-    /// ```
-    pub fn reason(&self) -> Option<Reason> {
-        self.reason
-    }
-
-    /// The part of the URL at fault.
-    ///
-    /// # Example
-    /// ```
-    /// use tencent_css_errcode::push_url::{Part, PushUrl};
-    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=x".parse().unwrap();
-    /// assert_eq!(url.preflight(None, 0)[0].part(), Part::TxTime);
-    /// ```
-    pub fn part(&self) -> Part {
-        self.part
-    }
-
-    /// What is wrong.
-    ///
-    /// # Example
-    /// ```
-    /// use tencent_css_errcode::push_url::PushUrl;
-    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=x".parse().unwrap();
-    /// assert_eq!(url.preflight(None, 0)[0].problem(), "the URL has no txTime.");
-    /// ```
-    pub fn problem(&self) -> &str {
-        &self.problem
-    }
-
-    /// How to fix it, in one line.
-    ///
-    /// # Example
-    /// ```
-    /// use tencent_css_errcode::push_url::PushUrl;
-    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=x".parse().unwrap();
-    /// assert!(url.preflight(None, 0)[0].fix().starts_with("sign the URL"));
-    /// ```
-    pub fn fix(&self) -> &str {
-        &self.fix
-    }
-
-    /// Whether this is only a warning.
-    ///
-    /// # Example
-    /// ```
-    /// use tencent_css_errcode::push_url::PushUrl;
-    /// let url = "rtmp://push.example.com/live/s".parse::<PushUrl>().unwrap().sign("k", 1_000);
-    /// assert!(url.preflight(Some("k"), 900)[0].is_warning()); // expires within the hour
-    /// ```
-    pub fn is_warning(&self) -> bool {
-        self.reason.is_none()
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.reason {
-            Some(r) => write!(f, "{}/{} {}", r.errcode(), r.sub_errcode(), r.name())?,
-            None => f.write_str("warning")?,
-        }
-        write!(
-            f,
-            " ({}): {} Fix: {}",
-            self.part.name(),
-            self.problem,
-            self.fix
-        )
-    }
+    /// An expiry to sign with that is before 1970: `txTime` is a non-negative Unix time.
+    #[error("expiry {0} is before 1970: txTime is a non-negative Unix time")]
+    Expiry(i64),
 }
 
 impl PushUrl {
@@ -264,7 +125,11 @@ impl PushUrl {
     /// # Ok::<(), PushUrlError>(())
     /// ```
     pub fn parse(text: &str) -> Result<PushUrl, PushUrlError> {
-        let (scheme, rest) = match text.split_once("://") {
+        // Schemes are case-insensitive (RFC 3986, 3.1); `Display` writes them in lowercase.
+        let scheme = text
+            .split_once("://")
+            .map(|(scheme, rest)| (scheme.to_ascii_lowercase(), rest));
+        let (scheme, rest) = match scheme.as_ref().map(|(s, rest)| (s.as_str(), *rest)) {
             Some(("rtmp", rest)) => (Scheme::Rtmp, rest),
             Some(("webrtc", rest)) => (Scheme::Webrtc, rest),
             Some(("srt", rest)) => (Scheme::Srt, rest),
@@ -335,11 +200,8 @@ impl PushUrl {
     /// # Example
     /// ```
     /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
+    /// let url: PushUrl = "RTMP://push.example.com/live/room42".parse().unwrap();
+    /// assert_eq!(url.scheme(), Scheme::Rtmp); // schemes are case-insensitive
     /// ```
     pub fn scheme(&self) -> Scheme {
         self.scheme
@@ -349,12 +211,10 @@ impl PushUrl {
     ///
     /// # Example
     /// ```
-    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42".parse().unwrap();
+    /// assert_eq!(url.host(), "edge.example.com"); // where the encoder connects
+    /// assert_eq!(url.domain(), "push.example.com"); // the push domain CSS checks
     /// ```
     pub fn host(&self) -> &str {
         &self.host
@@ -364,18 +224,22 @@ impl PushUrl {
     ///
     /// # Example
     /// ```
-    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "rtmp://[2001:db8::1]:1935/live/room42".parse().unwrap();
+    /// assert_eq!((url.host(), url.port()), ("[2001:db8::1]", Some(1935)));
     /// ```
     pub fn port(&self) -> Option<u16> {
         self.port
     }
 
     /// The push domain: the host, or for SRT the streamid's `h`.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "rtmp://push.example.com/live/room42".parse().unwrap();
+    /// assert_eq!(url.domain(), "push.example.com");
+    /// ```
     pub fn domain(&self) -> &str {
         &self.domain
     }
@@ -384,18 +248,22 @@ impl PushUrl {
     ///
     /// # Example
     /// ```
-    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "webrtc://push.example.com/live/room42".parse().unwrap();
+    /// assert_eq!(url.app_name(), "live");
     /// ```
     pub fn app_name(&self) -> &str {
         &self.app_name
     }
 
-    /// The StreamName.
+    /// The StreamName, the last part of the path (for SRT, of `r=`).
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "rtmp://push.example.com/live/room42?txTime=5C271099".parse().unwrap();
+    /// assert_eq!(url.stream_name(), "room42");
+    /// ```
     pub fn stream_name(&self) -> &str {
         &self.stream_name
     }
@@ -405,12 +273,10 @@ impl PushUrl {
     ///
     /// # Example
     /// ```
-    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// // For SRT, the streamid's items after h and r, then nothing of the outer query.
+    /// let url: PushUrl = "srt://push.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099&latency=200".parse().unwrap();
+    /// assert_eq!(url.params(), [("txTime".to_owned(), "5C271099".to_owned())]);
     /// ```
     pub fn params(&self) -> &[(String, String)] {
         &self.params
@@ -434,12 +300,9 @@ impl PushUrl {
     ///
     /// # Example
     /// ```
-    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "rtmp://push.example.com/live/s?txTime=5C271099".parse().unwrap();
+    /// assert_eq!(url.tx_time(), Some("5C271099"));
     /// ```
     pub fn tx_time(&self) -> Option<&str> {
         self.param("txTime")
@@ -449,12 +312,9 @@ impl PushUrl {
     ///
     /// # Example
     /// ```
-    /// use tencent_css_errcode::push_url::{PushUrl, Scheme};
-    /// let url: PushUrl = "srt://edge.example.com:9000?streamid=#!::h=push.example.com,r=live/room42,txTime=5C271099".parse().unwrap();
-    /// assert_eq!((url.scheme(), url.host(), url.port()), (Scheme::Srt, "edge.example.com", Some(9000)));
-    /// assert_eq!((url.domain(), url.app_name(), url.stream_name()), ("push.example.com", "live", "room42"));
-    /// assert_eq!((url.tx_time(), url.tx_secret()), (Some("5C271099"), None));
-    /// assert_eq!(url.params().len(), 1);
+    /// use tencent_css_errcode::push_url::PushUrl;
+    /// let url: PushUrl = "rtmp://push.example.com/live/s?txSecret=f85a2ab363fe4deaffef9754d79da6fe".parse().unwrap();
+    /// assert_eq!(url.tx_secret(), Some("f85a2ab363fe4deaffef9754d79da6fe"));
     /// ```
     pub fn tx_secret(&self) -> Option<&str> {
         self.param("txSecret")
@@ -486,19 +346,25 @@ impl PushUrl {
     /// ```
     /// use tencent_css_errcode::push_url::PushUrl;
     /// let url: PushUrl = "rtmp://push.example.com/live/test".parse().unwrap();
-    /// let signed = url.sign("e12c46f2612d5106e2034781ab261ca3", 0x5C27_1099);
+    /// let signed = url.sign("e12c46f2612d5106e2034781ab261ca3", 0x5C27_1099)?;
     /// assert_eq!(
     ///     signed.to_string(),
     ///     "rtmp://push.example.com/live/test?txSecret=f85a2ab363fe4deaffef9754d79da6fe&txTime=5C271099"
     /// );
+    /// // txTime is a Unix time in hexadecimal: it cannot be before 1970.
+    /// assert!(url.sign("key", -1).is_err());
+    /// # Ok::<(), tencent_css_errcode::push_url::PushUrlError>(())
     /// ```
-    pub fn sign(&self, key: &str, expiry_unix: u64) -> PushUrl {
+    pub fn sign(&self, key: &str, expiry_unix: i64) -> Result<PushUrl, PushUrlError> {
+        if expiry_unix < 0 {
+            return Err(PushUrlError::Expiry(expiry_unix));
+        }
         let tx_time = format!("{expiry_unix:X}");
         let tx_secret = secret(key, &self.stream_name, &tx_time);
         let mut signed = self.clone();
         signed.set_param("txSecret", tx_secret);
         signed.set_param("txTime", tx_time);
-        signed
+        Ok(signed)
     }
 
     fn set_param(&mut self, name: &str, value: String) {
@@ -506,136 +372,6 @@ impl PushUrl {
             Some((_, v)) => *v = value,
             None => self.params.push((name.to_owned(), value)),
         }
-    }
-
-    /// Predicts the refusals CSS would answer this URL with at `now_unix`, without connecting.
-    ///
-    /// | finding | when |
-    /// |---|---|
-    /// | 18/300 | the host (SRT: `h`) is an IP address |
-    /// | 18/309 | the AppName has a character outside `A-Z a-z 0-9 - _ . ~` |
-    /// | 18/308 | the StreamName has a character outside `A-Z a-z 0-9 - _ . ~` |
-    /// | 18/500 | no `txTime` |
-    /// | 18/501 | `txTime` is in the past (the finding says how long ago), or is not a time |
-    /// | 18/502 | no `txSecret` |
-    /// | 18/503 | a key is given and `txSecret` is not `MD5(key + StreamName + txTime)` |
-    /// | warning | `txTime` passes within the next hour |
-    ///
-    /// The character rule: CSS documents no character set, only "letters, digits and symbols".
-    /// The check allows RFC 3986's unreserved characters, the only ones every encoder, proxy and
-    /// URL library passes through unescaped and unchanged, so a name made of them reaches CSS as
-    /// written and signs as written. Anything else may be escaped, split or dropped on the way,
-    /// and is reported.
-    ///
-    /// An empty list means no refusal is predicted. Refusals that depend on the account or the
-    /// console's settings (18/2xx, 18/301-307, 18/4xx, 18/6xx) cannot be seen from the URL.
-    ///
-    /// # Example
-    /// ```
-    /// use tencent_css_errcode::Reason;
-    /// use tencent_css_errcode::push_url::{Part, PushUrl};
-    ///
-    /// let url: PushUrl = "rtmp://203.0.113.7/live/room42".parse().unwrap();
-    /// let findings = url.preflight(None, 1_700_000_000);
-    /// let reasons: Vec<_> = findings.iter().map(|f| f.reason()).collect();
-    /// assert_eq!(reasons, [Some(Reason::IpAddressHost), Some(Reason::TxTimeMissing), Some(Reason::TxSecretMissing)]);
-    /// assert_eq!(findings[0].part(), Part::Host);
-    /// ```
-    pub fn preflight(&self, key: Option<&str>, now_unix: i64) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        let mut add = |reason: Option<Reason>, part: Part, problem: String, fix: &str| {
-            findings.push(Finding {
-                reason,
-                part,
-                problem,
-                fix: fix.to_owned(),
-            });
-        };
-
-        if is_ip_address(&self.domain) {
-            add(
-                Some(Reason::IpAddressHost),
-                Part::Host,
-                format!("the push domain `{}` is an IP address.", self.domain),
-                "push to the push domain configured in the CSS console, not to an IP address.",
-            );
-        }
-        if let Some(bad) = first_unsafe_char(&self.app_name) {
-            add(
-                Some(Reason::AppNameInvalidChars),
-                Part::AppName,
-                format!("AppName `{}` contains {}.", self.app_name, describe(bad)),
-                "use only letters, digits, `-`, `_`, `.` and `~` in the AppName.",
-            );
-        }
-        if let Some(bad) = first_unsafe_char(&self.stream_name) {
-            add(
-                Some(Reason::StreamNameInvalidChars),
-                Part::StreamName,
-                format!(
-                    "StreamName `{}` contains {}.",
-                    self.stream_name,
-                    describe(bad)
-                ),
-                "use only letters, digits, `-`, `_`, `.` and `~` in the StreamName.",
-            );
-        }
-        match self.tx_time() {
-            None => add(
-                Some(Reason::TxTimeMissing),
-                Part::TxTime,
-                "the URL has no txTime.".to_owned(),
-                "sign the URL: add txTime (expiry, hex Unix time) and txSecret.",
-            ),
-            Some(tx_time) => match parse_tx_time(tx_time) {
-                None => add(
-                    Some(Reason::TxTimeExpired),
-                    Part::TxTime,
-                    format!("txTime `{tx_time}` is not a time (hexadecimal Unix seconds)."),
-                    "sign the URL again with a future expiry.",
-                ),
-                Some(expiry) if expiry < now_unix => add(
-                    Some(Reason::TxTimeExpired),
-                    Part::TxTime,
-                    format!("txTime expired {} ago.", span(now_unix - expiry)),
-                    "sign the URL again with a future expiry.",
-                ),
-                Some(expiry) if expiry - now_unix < 3600 => add(
-                    None,
-                    Part::TxTime,
-                    format!(
-                        "txTime expires in {}: a push that connects after that is refused.",
-                        span(expiry - now_unix)
-                    ),
-                    "sign the URL with a later expiry if the push may (re)connect after then.",
-                ),
-                Some(_) => {}
-            },
-        }
-        match self.tx_secret() {
-            None => add(
-                Some(Reason::TxSecretMissing),
-                Part::TxSecret,
-                "the URL has no txSecret.".to_owned(),
-                "sign the URL: add txSecret = md5(key + StreamName + txTime).",
-            ),
-            Some(given) => {
-                if let (Some(key), Some(tx_time)) = (key, self.tx_time()) {
-                    let expected = secret(key, &self.stream_name, tx_time);
-                    if !constant_time_eq(given.to_ascii_lowercase().as_bytes(), expected.as_bytes())
-                    {
-                        add(
-                            Some(Reason::TxSecretMismatch),
-                            Part::TxSecret,
-                            "txSecret is not md5(key + StreamName + txTime) for this key."
-                                .to_owned(),
-                            "sign the URL again with the domain's current push key.",
-                        );
-                    }
-                }
-            }
-        }
-        findings
     }
 }
 
@@ -685,11 +421,11 @@ impl fmt::Display for PushUrl {
     }
 }
 
-fn secret(key: &str, stream_name: &str, tx_time: &str) -> String {
+pub(super) fn secret(key: &str, stream_name: &str, tx_time: &str) -> String {
     md5_hex(&[key.as_bytes(), stream_name.as_bytes(), tx_time.as_bytes()])
 }
 
-fn parse_tx_time(text: &str) -> Option<i64> {
+pub(super) fn parse_tx_time(text: &str) -> Option<i64> {
     if text.is_empty() || text.len() > 16 {
         return None;
     }
@@ -702,32 +438,7 @@ fn parse_tx_time(text: &str) -> Option<i64> {
     i64::from_str_radix(text, 16).ok()
 }
 
-/// `3h 12m`, `5m 3s`, `2d 4h`: the two largest units.
-fn span(seconds: i64) -> String {
-    let s = seconds.max(0);
-    let (d, h, m, sec) = (s / 86_400, s % 86_400 / 3_600, s % 3_600 / 60, s % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{sec}s"),
-        (0, 0, _) => format!("{m}m {sec}s"),
-        (0, _, _) => format!("{h}h {m}m"),
-        _ => format!("{d}d {h}h"),
-    }
-}
-
-fn is_ip_address(host: &str) -> bool {
-    let unbracketed = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    unbracketed.parse::<Ipv4Addr>().is_ok() || unbracketed.parse::<Ipv6Addr>().is_ok()
-}
-
-fn first_unsafe_char(name: &str) -> Option<char> {
-    name.chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')))
-}
-
-fn describe(c: char) -> String {
+pub(super) fn describe(c: char) -> String {
     if c.is_ascii_graphic() {
         format!("`{c}`")
     } else {
@@ -755,8 +466,12 @@ fn split_host_port(authority: &str) -> Result<(String, Option<u16>), PushUrlErro
             })?),
         };
         (format!("[{inside}]"), port)
+    } else if authority.matches(':').count() > 1 {
+        return Err(PushUrlError::Host(format!(
+            "`{authority}` looks like an IPv6 address: write it in brackets, as [2001:db8::1]:1935"
+        )));
     } else {
-        match authority.rsplit_once(':') {
+        match authority.split_once(':') {
             Some((host, port)) => (host.to_owned(), Some(port)),
             None => (authority.to_owned(), None),
         }

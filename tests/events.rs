@@ -397,7 +397,8 @@ fn every_documented_stop_reason_form() {
         ("", None, Category::Unknown),
         ("(3) at start", None, Category::Unknown),
     ] {
-        let cause = record(text).cause();
+        let info = record(text);
+        let cause = info.cause();
         assert_eq!(cause.interruption().map(|i| i.errcode()), errcode, "{text}");
         assert_eq!(cause.category(), category, "{text}");
         assert_eq!(cause.text(), text);

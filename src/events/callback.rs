@@ -1,6 +1,7 @@
 use core::time::Duration;
+use std::borrow::Cow;
 
-use super::lenient::{BadField, Lenient};
+use super::lenient::{BadField, Lenient, Str};
 use super::{Cause, DedupeKey, Record, Source};
 use crate::{Interruption, decode};
 
@@ -54,8 +55,7 @@ impl EventKind {
 /// assert_eq!(event.interruption().map(|i| i.category().name()), Some("refused"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Debug, serde::Deserialize)]
-#[serde(try_from = "RawStreamEvent")]
+#[derive(Clone, PartialEq, Eq, Debug)]
 #[non_exhaustive]
 pub struct StreamEvent {
     /// `event_type`: stream end (0) or push start (1).
@@ -202,12 +202,7 @@ impl StreamEvent {
     /// assert_eq!(first.dedupe_key(), again.dedupe_key());
     /// ```
     pub fn dedupe_key(&self) -> DedupeKey {
-        DedupeKey::of(&[
-            b"callback",
-            self.sequence.as_bytes(),
-            &[self.kind.event_type()],
-            &self.event_time.to_le_bytes(),
-        ])
+        callback_key(&self.sequence, self.kind, self.event_time)
     }
 
     /// This event as a [`Record`], the form triage and the deduper work on.
@@ -218,16 +213,16 @@ impl StreamEvent {
     /// let event: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":9,"app":"d.example.com",
     ///     "appname":"live","stream_id":"s","sequence":"66","event_time":5,"errcode":12}"#).unwrap();
     /// let record = event.record();
-    /// assert_eq!((record.domain.as_str(), record.time), ("d.example.com", 5));
+    /// assert_eq!((&*record.domain, record.time), ("d.example.com", 5));
     /// assert_eq!(record.cause.map(|c| c.category()), Some(Category::Network));
     /// ```
-    pub fn record(&self) -> Record {
+    pub fn record(&self) -> Record<'_> {
         Record {
             kind: self.kind,
             source: Source::Callback,
-            domain: self.app.clone(),
-            app: self.appname.clone(),
-            stream: self.stream_id.clone(),
+            domain: Cow::Borrowed(&self.app),
+            app: Cow::Borrowed(&self.appname),
+            stream: Cow::Borrowed(&self.stream_id),
             time: self.event_time,
             cause: match self.kind {
                 EventKind::StreamEnd => self
@@ -240,39 +235,59 @@ impl StreamEvent {
     }
 }
 
-/// The payload as received; `TryFrom` checks it field by field.
+/// The payload as received, its text borrowed from the body where it can be.
 #[derive(serde::Deserialize)]
-struct RawStreamEvent {
-    event_type: Option<Lenient>,
-    t: Option<Lenient>,
-    sign: Option<String>,
-    appid: Option<Lenient>,
-    app: Option<String>,
-    appname: Option<String>,
-    stream_id: Option<Text>,
-    channel_id: Option<Text>,
-    event_time: Option<Lenient>,
-    sequence: Option<Text>,
-    node: Option<String>,
-    user_ip: Option<String>,
-    stream_param: Option<String>,
-    push_duration: Option<Lenient>,
-    errcode: Option<Lenient>,
-    errmsg: Option<String>,
-    set_id: Option<Lenient>,
-    width: Option<Lenient>,
-    height: Option<Lenient>,
-    idc_id: Option<Lenient>,
+struct RawStreamEvent<'a> {
+    #[serde(borrow)]
+    event_type: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    t: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    sign: Option<Str<'a>>,
+    #[serde(borrow)]
+    appid: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    app: Option<Str<'a>>,
+    #[serde(borrow)]
+    appname: Option<Str<'a>>,
+    #[serde(borrow)]
+    stream_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    channel_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    event_time: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    sequence: Option<Text<'a>>,
+    #[serde(borrow)]
+    node: Option<Str<'a>>,
+    #[serde(borrow)]
+    user_ip: Option<Str<'a>>,
+    #[serde(borrow)]
+    stream_param: Option<Str<'a>>,
+    #[serde(borrow)]
+    push_duration: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    errcode: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    errmsg: Option<Str<'a>>,
+    #[serde(borrow)]
+    set_id: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    width: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    height: Option<Lenient<'a>>,
+    #[serde(borrow)]
+    idc_id: Option<Lenient<'a>>,
 }
 
 /// A string field that some senders write as a number (`sequence`, `stream_id`).
-struct Text(String);
+struct Text<'a>(Cow<'a, str>);
 
-impl<'de> serde::Deserialize<'de> for Text {
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(Text(match Lenient::deserialize(deserializer)? {
             Lenient::Text(text) => text,
-            number => number.to_string(),
+            number => Cow::Owned(number.to_string()),
         }))
     }
 }
@@ -282,17 +297,42 @@ fn required<T>(value: Option<T>, field: &'static str) -> Result<T, EventError> {
 }
 
 fn optional<T: TryFrom<i128>>(
-    value: Option<Lenient>,
+    value: Option<Lenient<'_>>,
     field: &'static str,
     expected: &'static str,
 ) -> Result<Option<T>, EventError> {
     Ok(value.map(|v| v.to(field, expected)).transpose()?)
 }
 
-impl TryFrom<RawStreamEvent> for StreamEvent {
+/// A callback checked field by field, its text still borrowed: what both [`StreamEvent`] (which
+/// copies it) and [`Record`] (which borrows it) are made from, so they accept the same bodies.
+pub(crate) struct Checked<'a> {
+    kind: EventKind,
+    t: i64,
+    sign: Option<Cow<'a, str>>,
+    appid: Option<u64>,
+    app: Option<Cow<'a, str>>,
+    appname: Option<Cow<'a, str>>,
+    stream_id: Cow<'a, str>,
+    channel_id: Option<Cow<'a, str>>,
+    event_time: i64,
+    sequence: Cow<'a, str>,
+    node: Option<Cow<'a, str>>,
+    user_ip: Option<Cow<'a, str>>,
+    stream_param: Option<Cow<'a, str>>,
+    push_duration_ms: Option<u64>,
+    errcode: Option<u32>,
+    errmsg: Option<Cow<'a, str>>,
+    set_id: Option<u32>,
+    width: Option<u32>,
+    height: Option<u32>,
+    idc_id: Option<u64>,
+}
+
+impl<'a> TryFrom<RawStreamEvent<'a>> for Checked<'a> {
     type Error = EventError;
 
-    fn try_from(raw: RawStreamEvent) -> Result<Self, EventError> {
+    fn try_from(raw: RawStreamEvent<'a>) -> Result<Self, EventError> {
         let event_type = required(raw.event_type, "event_type")?;
         let kind = match event_type.integer() {
             Some(0) => EventKind::StreamEnd,
@@ -303,31 +343,106 @@ impl TryFrom<RawStreamEvent> for StreamEvent {
         if kind == EventKind::StreamEnd && errcode.is_none() {
             return Err(EventError::MissingField("errcode"));
         }
-        Ok(StreamEvent {
+        Ok(Checked {
             kind,
             t: required(raw.t, "t")?.to("t", "Unix seconds")?,
-            sign: raw.sign,
+            sign: raw.sign.map(|s| s.0),
             appid: optional(raw.appid, "appid", "a non-negative integer")?,
-            app: raw.app.unwrap_or_default(),
-            appname: raw.appname.unwrap_or_default(),
+            app: raw.app.map(|s| s.0),
+            appname: raw.appname.map(|s| s.0),
             stream_id: required(raw.stream_id, "stream_id")?.0,
             channel_id: raw.channel_id.map(|c| c.0),
             event_time: required(raw.event_time, "event_time")?.to("event_time", "Unix seconds")?,
             sequence: required(raw.sequence, "sequence")?.0,
-            node: raw.node,
-            user_ip: raw.user_ip,
-            stream_param: raw.stream_param,
+            node: raw.node.map(|s| s.0),
+            user_ip: raw.user_ip.map(|s| s.0),
+            stream_param: raw.stream_param.map(|s| s.0),
             push_duration_ms: optional(
                 raw.push_duration,
                 "push_duration",
                 "a non-negative number of milliseconds",
             )?,
             errcode,
-            errmsg: raw.errmsg,
+            errmsg: raw.errmsg.map(|s| s.0),
             set_id: optional(raw.set_id, "set_id", "a non-negative integer")?,
             width: optional(raw.width, "width", "a non-negative integer")?,
             height: optional(raw.height, "height", "a non-negative integer")?,
             idc_id: optional(raw.idc_id, "idc_id", "a non-negative integer")?,
         })
+    }
+}
+
+impl Checked<'_> {
+    /// The owned event.
+    pub(crate) fn into_event(self) -> StreamEvent {
+        let owned = |text: Option<Cow<'_, str>>| text.map(Cow::into_owned);
+        StreamEvent {
+            kind: self.kind,
+            t: self.t,
+            sign: owned(self.sign),
+            appid: self.appid,
+            app: self.app.map(Cow::into_owned).unwrap_or_default(),
+            appname: self.appname.map(Cow::into_owned).unwrap_or_default(),
+            stream_id: self.stream_id.into_owned(),
+            channel_id: owned(self.channel_id),
+            event_time: self.event_time,
+            sequence: self.sequence.into_owned(),
+            node: owned(self.node),
+            user_ip: owned(self.user_ip),
+            stream_param: owned(self.stream_param),
+            push_duration_ms: self.push_duration_ms,
+            errcode: self.errcode,
+            errmsg: owned(self.errmsg),
+            set_id: self.set_id,
+            width: self.width,
+            height: self.height,
+            idc_id: self.idc_id,
+        }
+    }
+}
+
+impl<'a> Checked<'a> {
+    /// The record, borrowing what the body lent.
+    pub(crate) fn into_record(self) -> Record<'a> {
+        let key = callback_key(&self.sequence, self.kind, self.event_time);
+        let cause = match self.kind {
+            EventKind::StreamEnd => self
+                .errcode
+                .map(|e| Cause::from_errcode(e, self.errmsg.unwrap_or(Cow::Borrowed("")))),
+            EventKind::PushStart => None,
+        };
+        Record {
+            kind: self.kind,
+            source: Source::Callback,
+            domain: self.app.unwrap_or(Cow::Borrowed("")),
+            app: self.appname.unwrap_or(Cow::Borrowed("")),
+            stream: self.stream_id,
+            time: self.event_time,
+            cause,
+            key,
+        }
+    }
+}
+
+/// A callback's dedupe key: its `sequence`, `event_type` and `event_time`.
+fn callback_key(sequence: &str, kind: EventKind, event_time: i64) -> DedupeKey {
+    DedupeKey::of(&[
+        b"callback",
+        sequence.as_bytes(),
+        &[kind.event_type()],
+        &event_time.to_le_bytes(),
+    ])
+}
+
+impl<'de> serde::Deserialize<'de> for Checked<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawStreamEvent::deserialize(deserializer)?;
+        Checked::try_from(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StreamEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Checked::deserialize(deserializer).map(Checked::into_event)
     }
 }

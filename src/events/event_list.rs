@@ -1,4 +1,5 @@
 use core::time::Duration;
+use std::borrow::Cow;
 
 use super::lenient::non_negative;
 use super::{ApiError, Cause, DedupeKey, EventKind, Record, Source};
@@ -166,7 +167,7 @@ impl StreamEventInfo {
     /// record.stop_reason = "Client actively interrupts the push (3)".into();
     /// assert_eq!(record.cause().category(), Category::ClientClosed);
     /// ```
-    pub fn cause(&self) -> Cause {
+    pub fn cause(&self) -> Cause<'_> {
         Cause::from_stop_reason(&self.stop_reason)
     }
 
@@ -219,13 +220,13 @@ impl StreamEventInfo {
     /// let record = tencent_css_errcode::events::StreamEventInfo::default();
     /// assert!(record.record().is_err()); // no StreamEndTime
     /// ```
-    pub fn record(&self) -> Result<Record, TimeError> {
+    pub fn record(&self) -> Result<Record<'_>, TimeError> {
         Ok(Record {
             kind: EventKind::StreamEnd,
             source: Source::EventList,
-            domain: self.domain_name.clone(),
-            app: self.app_name.clone(),
-            stream: self.stream_name.clone(),
+            domain: Cow::Borrowed(&self.domain_name),
+            app: Cow::Borrowed(&self.app_name),
+            stream: Cow::Borrowed(&self.stream_name),
             time: self.end_time_unix()?,
             cause: Some(self.cause()),
             key: self.dedupe_key(),

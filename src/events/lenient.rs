@@ -1,43 +1,48 @@
 //! Numbers as Tencent's payloads really carry them: JSON numbers, or the same digits in a string.
 
 use core::fmt;
+use std::borrow::Cow;
 
 use serde::de::{self, Deserializer, Visitor};
 
 /// A JSON number or a string, kept as given until the field it belongs to says what it must be.
+/// A string is borrowed from the input when the input allows it.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Lenient {
+pub(crate) enum Lenient<'a> {
     Int(i128),
     Float(f64),
-    Text(String),
+    Text(Cow<'a, str>),
 }
 
-impl<'de> serde::Deserialize<'de> for Lenient {
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Lenient<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct LenientVisitor;
-        impl Visitor<'_> for LenientVisitor {
-            type Value = Lenient;
+        struct LenientVisitor<'a>(core::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for LenientVisitor<'a> {
+            type Value = Lenient<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a number, or a string of digits")
             }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Lenient, E> {
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Lenient<'a>, E> {
                 Ok(Lenient::Int(v.into()))
             }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Lenient, E> {
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Lenient<'a>, E> {
                 Ok(Lenient::Int(v.into()))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Lenient, E> {
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Lenient<'a>, E> {
                 Ok(Lenient::Float(v))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Lenient, E> {
-                Ok(Lenient::Text(v.to_owned()))
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Lenient<'a>, E> {
+                Ok(Lenient::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Lenient<'a>, E> {
+                Ok(Lenient::Text(Cow::Owned(v.to_owned())))
             }
         }
-        deserializer.deserialize_any(LenientVisitor)
+        deserializer.deserialize_any(LenientVisitor(core::marker::PhantomData))
     }
 }
 
-impl fmt::Display for Lenient {
+impl fmt::Display for Lenient<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Lenient::Int(v) => write!(f, "{v}"),
@@ -47,7 +52,7 @@ impl fmt::Display for Lenient {
     }
 }
 
-impl Lenient {
+impl Lenient<'_> {
     /// The value as an integer: a JSON integer, a float with no fraction, or a string of
     /// (optionally signed) decimal digits, surrounding spaces allowed.
     pub(crate) fn integer(&self) -> Option<i128> {
@@ -101,5 +106,29 @@ pub(crate) fn non_negative<'de, D: Deserializer<'de>>(deserializer: D) -> Result
             .ok_or_else(|| {
                 de::Error::custom(format_args!("{value} is not a non-negative integer"))
             }),
+    }
+}
+
+/// A JSON string, borrowed from the input when it has no escapes. (serde's own `Cow<str>`
+/// inside an `Option` always copies.)
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor<'a>(core::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for StrVisitor<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'a>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor(core::marker::PhantomData))
     }
 }

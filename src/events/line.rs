@@ -1,7 +1,8 @@
-use std::io::{self, BufRead};
+use std::io;
 
+use super::callback::Checked;
 use super::event_list::{ApiResponse, parse_api_response};
-use super::{EventListResponse, StreamEvent};
+use super::{EventListResponse, Record, StreamEvent};
 
 /// One line of a JSON-lines event log, told apart by its content.
 ///
@@ -81,22 +82,82 @@ impl Line {
     /// assert_eq!(err.to_string(), "missing field `errcode`");
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Option<Line>, LineError> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let bytes = bytes.trim_ascii();
-        if bytes.is_empty() {
-            return Ok(None);
-        }
-        match serde_json::from_slice::<StreamEvent>(bytes) {
-            Ok(event) => Ok(Some(Line::Callback(event))),
-            Err(callback_error) => {
-                if !mentions_api_field(bytes) {
-                    return Err(LineError::Invalid(clean(&callback_error)));
-                }
-                match parse_api_response(bytes) {
-                    Ok(ApiResponse::Page(page)) => Ok(Some(Line::Page(page))),
-                    Ok(ApiResponse::Error(error)) => Ok(Some(Line::ApiError(error))),
-                    Err(error) => Err(LineError::Invalid(clean(&error))),
-                }
+        Ok(classify(bytes)?.map(|line| match line {
+            Classified::Callback(checked) => Line::Callback(checked.into_event()),
+            Classified::Page(page) => Line::Page(page),
+            Classified::ApiError(error) => Line::ApiError(error),
+        }))
+    }
+}
+
+/// A log line as [`Record`]s, its text borrowed from the line: the view for counting many lines
+/// fast. It accepts and refuses exactly the lines [`Line::parse`] does, with the same errors;
+/// [`Line`] keeps a callback's whole payload (to verify its signature, say), this keeps only
+/// what a record holds.
+///
+/// # Example
+/// ```
+/// use std::borrow::Cow;
+/// use tencent_css_errcode::events::RecordLine;
+///
+/// let line = br#"{"event_type":0,"t":1,"app":"d.example.com","appname":"live","stream_id":"s","sequence":"9","event_time":5,"errcode":12}"#;
+/// let Ok(Some(RecordLine::Callback(record))) = RecordLine::parse(line) else { panic!() };
+/// assert!(matches!(record.domain, Cow::Borrowed("d.example.com")));
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum RecordLine<'a> {
+    /// A stream callback, as its record.
+    Callback(Record<'a>),
+    /// A DescribeLiveStreamEventList response page; each event gives a record.
+    Page(EventListResponse),
+    /// A cloud API error response.
+    ApiError(ApiError),
+}
+
+impl<'a> RecordLine<'a> {
+    /// Parses one line as [`Line::parse`] does. `Ok(None)` for a blank line.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::RecordLine;
+    /// assert_eq!(RecordLine::parse(b"\n"), Ok(None));
+    /// assert!(RecordLine::parse(b"{}").is_err());
+    /// ```
+    pub fn parse(bytes: &'a [u8]) -> Result<Option<RecordLine<'a>>, LineError> {
+        Ok(classify(bytes)?.map(|line| match line {
+            Classified::Callback(checked) => RecordLine::Callback(checked.into_record()),
+            Classified::Page(page) => RecordLine::Page(page),
+            Classified::ApiError(error) => RecordLine::ApiError(error),
+        }))
+    }
+}
+
+/// What a line is: the one classifier behind [`Line`] and [`RecordLine`].
+// As for `Line`: callbacks are the common case, and are not boxed.
+#[allow(clippy::large_enum_variant)]
+enum Classified<'a> {
+    Callback(Checked<'a>),
+    Page(EventListResponse),
+    ApiError(ApiError),
+}
+
+fn classify(bytes: &[u8]) -> Result<Option<Classified<'_>>, LineError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = bytes.trim_ascii();
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Checked<'_>>(bytes) {
+        Ok(event) => Ok(Some(Classified::Callback(event))),
+        Err(callback_error) => {
+            if !mentions_api_field(bytes) {
+                return Err(LineError::Invalid(clean(&callback_error)));
+            }
+            match parse_api_response(bytes) {
+                Ok(ApiResponse::Page(page)) => Ok(Some(Classified::Page(page))),
+                Ok(ApiResponse::Error(error)) => Ok(Some(Classified::ApiError(error))),
+                Err(error) => Err(LineError::Invalid(clean(&error))),
             }
         }
     }
@@ -127,10 +188,251 @@ pub struct NumberedLine {
     pub line: Result<Line, LineError>,
 }
 
-/// Reads a JSON-lines log line by line in bounded memory: a line longer than the limit is
-/// skipped as it is read and reported as [`LineError::TooLong`]. Blank lines are counted but not
-/// returned. An I/O error ends the iteration after it is returned, so that what was read before
-/// it still counts.
+/// The longest line the readers accept by default: 1 MiB. A callback body is well under a
+/// kilobyte, and a page of 100 API records about 40 KiB.
+pub const DEFAULT_LINE_LIMIT: usize = 1 << 20;
+
+/// A run of whole lines, or one line too long to keep: what [`BlockReader`] yields.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum Block {
+    /// Whole lines, each ending in `\n` but perhaps the input's last.
+    Lines(Vec<u8>),
+    /// One line longer than the limit, whose bytes were skipped as they were read.
+    TooLong {
+        /// The line's length in bytes, without its newline.
+        len: u64,
+    },
+}
+
+impl Block {
+    /// The block's lines, in order, each as [`Line::parse`] or [`RecordLine::parse`] takes it,
+    /// or the error of a line over `limit` bytes. Every line counts, blank ones included, so
+    /// that line numbers add up.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::{Block, LineError};
+    /// let block = Block::Lines(b"a\n\nbcdef\n".to_vec());
+    /// let lines: Vec<_> = block.lines(3).collect();
+    /// assert_eq!(lines[0], Ok(&b"a"[..]));
+    /// assert_eq!(lines[1], Ok(&b""[..]));
+    /// assert_eq!(lines[2], Err(LineError::TooLong { len: 5, limit: 3 }));
+    /// ```
+    pub fn lines(&self, limit: usize) -> BlockLines<'_> {
+        match self {
+            Block::Lines(bytes) => BlockLines {
+                rest: Some(bytes.strip_suffix(b"\n").unwrap_or(bytes)),
+                too_long: None,
+                limit,
+            },
+            Block::TooLong { len } => BlockLines {
+                rest: None,
+                too_long: Some(*len),
+                limit,
+            },
+        }
+    }
+}
+
+/// The lines of a [`Block`]: see [`Block::lines`].
+#[derive(Clone, Debug)]
+pub struct BlockLines<'a> {
+    rest: Option<&'a [u8]>,
+    too_long: Option<u64>,
+    limit: usize,
+}
+
+impl<'a> Iterator for BlockLines<'a> {
+    type Item = Result<&'a [u8], LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let limit = self.limit;
+        if let Some(len) = self.too_long.take() {
+            return Some(Err(LineError::TooLong { len, limit }));
+        }
+        let rest = self.rest?;
+        let (line, consumed) = first_line(rest);
+        // A newline is always followed by one more line, perhaps empty.
+        self.rest = (consumed > line.len()).then(|| &rest[consumed..]);
+        Some(within(line, limit))
+    }
+}
+
+/// The first line of `bytes` and how many bytes it takes with its newline.
+fn first_line(bytes: &[u8]) -> (&[u8], usize) {
+    match bytes.iter().position(|&b| b == b'\n') {
+        Some(i) => (&bytes[..i], i + 1),
+        None => (bytes, bytes.len()),
+    }
+}
+
+/// The line, or the error of a line over the limit.
+fn within(line: &[u8], limit: usize) -> Result<&[u8], LineError> {
+    if line.len() > limit {
+        Err(LineError::TooLong {
+            len: line.len() as u64,
+            limit,
+        })
+    } else {
+        Ok(line)
+    }
+}
+
+/// Reads a JSON-lines log in blocks of whole lines, for parsing them on several threads, in
+/// bounded memory: a line longer than the limit is skipped as it is read and yields
+/// [`Block::TooLong`]. An I/O error ends the iteration after it is returned.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::events::{Block, BlockReader};
+/// let blocks: Vec<Block> = BlockReader::new(&b"one\ntwo\nthree"[..], 8, 6).collect::<Result<_, _>>()?;
+/// assert_eq!(blocks, [Block::Lines(b"one\ntwo\n".to_vec()), Block::Lines(b"three".to_vec())]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BlockReader<R> {
+    inner: R,
+    block_size: usize,
+    limit: usize,
+    /// The start of the next block: a partial line, never longer than the limit.
+    carry: Vec<u8>,
+    /// A too-long line met after a block's lines, to yield next.
+    pending: Option<Block>,
+    done: bool,
+}
+
+impl<R: io::Read> BlockReader<R> {
+    /// A reader of blocks of about `block_size` bytes (more than the limit), that reports lines
+    /// over `limit` bytes.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::{Block, BlockReader};
+    /// let mut reader = BlockReader::new(&b"0123456789\nok\n"[..], 4, 4);
+    /// assert_eq!(reader.next().unwrap()?, Block::TooLong { len: 10 });
+    /// assert_eq!(reader.next().unwrap()?, Block::Lines(b"ok\n".to_vec()));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new(inner: R, block_size: usize, limit: usize) -> Self {
+        BlockReader {
+            inner,
+            block_size: block_size.max(limit.saturating_add(1)),
+            limit,
+            carry: Vec::new(),
+            pending: None,
+            done: false,
+        }
+    }
+
+    /// Reads into `buffer` until it holds `want` bytes or the input ends.
+    fn fill(&mut self, buffer: &mut Vec<u8>, want: usize) -> io::Result<()> {
+        while buffer.len() < want {
+            let start = buffer.len();
+            buffer.resize(want, 0);
+            let read = self.inner.read(&mut buffer[start..]);
+            match read {
+                Ok(0) => {
+                    buffer.truncate(start);
+                    self.done = true;
+                    return Ok(());
+                }
+                Ok(n) => buffer.truncate(start + n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buffer.truncate(start),
+                Err(e) => {
+                    buffer.truncate(start);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads past the rest of a too-long line of which `len` bytes are already gone, keeping
+    /// what follows its newline; returns the line's length.
+    fn skip_line(&mut self, mut len: u64) -> io::Result<u64> {
+        let mut scratch = vec![0u8; 64 * 1024];
+        loop {
+            let n = match self.inner.read(&mut scratch) {
+                Ok(0) => {
+                    self.done = true;
+                    return Ok(len);
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if let Some(i) = scratch[..n].iter().position(|&b| b == b'\n') {
+                self.carry.extend_from_slice(&scratch[i + 1..n]);
+                return Ok(len + i as u64);
+            }
+            len += n as u64;
+        }
+    }
+
+    fn next_block(&mut self) -> io::Result<Option<Block>> {
+        if let Some(block) = self.pending.take() {
+            return Ok(Some(block));
+        }
+        let mut buffer = std::mem::take(&mut self.carry);
+        if !self.done {
+            buffer.reserve(self.block_size.saturating_sub(buffer.len()));
+            self.fill(&mut buffer, self.block_size)?;
+        }
+        if buffer.is_empty() {
+            return Ok(None);
+        }
+        match buffer.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                let tail_len = buffer.len() - last - 1;
+                if tail_len > self.limit {
+                    // The partial line after the last newline is already too long: skip it
+                    // without holding it, and yield it after this block's lines.
+                    buffer.truncate(last + 1);
+                    let len = if self.done {
+                        tail_len as u64
+                    } else {
+                        self.skip_line(tail_len as u64)?
+                    };
+                    self.pending = Some(Block::TooLong { len });
+                } else if !self.done {
+                    self.carry = buffer[last + 1..].to_vec();
+                    buffer.truncate(last + 1);
+                }
+                Ok(Some(Block::Lines(buffer)))
+            }
+            None if buffer.len() > self.limit => {
+                let len = buffer.len() as u64;
+                let len = if self.done { len } else { self.skip_line(len)? };
+                Ok(Some(Block::TooLong { len }))
+            }
+            // The input's last line, without a newline: the buffer is short only at the end.
+            None => Ok(Some(Block::Lines(buffer))),
+        }
+    }
+}
+
+impl<R: io::Read> Iterator for BlockReader<R> {
+    type Item = io::Result<Block>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_block() {
+            Ok(block) => block.map(Ok),
+            Err(e) => {
+                // Fused: what was read before the error has been yielded.
+                self.done = true;
+                self.carry.clear();
+                self.pending = None;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Reads a JSON-lines log line by line in bounded memory, with [`BlockReader`] underneath: a
+/// line longer than the limit is skipped as it is read and reported as [`LineError::TooLong`].
+/// Blank lines are counted but not returned. An I/O error ends the iteration after it is
+/// returned, so that what was read before it still counts.
 ///
 /// # Example
 /// ```
@@ -146,19 +448,16 @@ pub struct NumberedLine {
 /// ```
 #[derive(Debug)]
 pub struct LineReader<R> {
-    inner: R,
-    buffer: Vec<u8>,
+    blocks: BlockReader<R>,
+    block: Option<Block>,
+    /// Where the next line starts in `block`, or that the block's too-long line is next.
+    offset: usize,
     number: u64,
     limit: usize,
-    done: bool,
 }
 
-impl<R: BufRead> LineReader<R> {
-    /// The longest line [`new`](LineReader::new) accepts: 1 MiB. A callback body is well under
-    /// a kilobyte, and a page of 100 API records about 40 KiB.
-    pub const DEFAULT_LIMIT: usize = 1 << 20;
-
-    /// A reader with the default line limit.
+impl<R: io::Read> LineReader<R> {
+    /// A reader with the default line limit, [`DEFAULT_LINE_LIMIT`].
     ///
     /// # Example
     /// ```
@@ -166,7 +465,7 @@ impl<R: BufRead> LineReader<R> {
     /// assert!(reader.next().is_none());
     /// ```
     pub fn new(inner: R) -> Self {
-        LineReader::with_limit(inner, Self::DEFAULT_LIMIT)
+        LineReader::with_limit(inner, DEFAULT_LINE_LIMIT)
     }
 
     /// A reader that reports lines longer than `limit` bytes as [`LineError::TooLong`].
@@ -181,81 +480,140 @@ impl<R: BufRead> LineReader<R> {
     /// ```
     pub fn with_limit(inner: R, limit: usize) -> Self {
         LineReader {
-            inner,
-            buffer: Vec::new(),
+            blocks: BlockReader::new(inner, 256 * 1024, limit),
+            block: None,
+            offset: 0,
             number: 0,
             limit,
-            done: false,
-        }
-    }
-
-    /// Reads the next line's bytes into `buffer`; `Ok(None)` at the end of the input, else the
-    /// line's full length (which may exceed what the buffer kept).
-    fn read_raw(&mut self) -> io::Result<Option<u64>> {
-        self.buffer.clear();
-        let mut len: u64 = 0;
-        let mut any = false;
-        loop {
-            let available = match self.inner.fill_buf() {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if available.is_empty() {
-                return Ok(any.then_some(len));
-            }
-            any = true;
-            let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
-                Some(i) => (&available[..i], true),
-                None => (available, false),
-            };
-            len += chunk.len() as u64;
-            if len <= self.limit as u64 {
-                self.buffer.extend_from_slice(chunk);
-            }
-            let consumed = chunk.len() + usize::from(found);
-            self.inner.consume(consumed);
-            if found {
-                return Ok(Some(len));
-            }
         }
     }
 }
 
-impl<R: BufRead> Iterator for LineReader<R> {
+impl<R: io::Read> Iterator for LineReader<R> {
     type Item = io::Result<NumberedLine>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            let len = match self.read_raw() {
-                Ok(Some(len)) => len,
-                Ok(None) => {
-                    self.done = true;
-                    return None;
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
+        loop {
+            let block = match &self.block {
+                Some(block) => block,
+                None => match self.blocks.next()? {
+                    Ok(block) => {
+                        self.offset = 0;
+                        self.block.insert(block)
+                    }
+                    Err(e) => return Some(Err(e)),
+                },
             };
-            self.number += 1;
-            let line = if len > self.limit as u64 {
-                Err(LineError::TooLong {
-                    len,
-                    limit: self.limit,
-                })
-            } else {
-                match Line::parse(&self.buffer) {
-                    Ok(None) => continue,
-                    Ok(Some(line)) => Ok(line),
-                    Err(e) => Err(e),
+            let (line, consumed) = match block {
+                Block::Lines(bytes) if self.offset < bytes.len() => {
+                    let (line, consumed) = first_line(&bytes[self.offset..]);
+                    (Some(line), consumed)
                 }
+                Block::TooLong { len } if self.offset == 0 => {
+                    self.number += 1;
+                    self.offset = 1;
+                    return Some(Ok(NumberedLine {
+                        number: self.number,
+                        line: Err(LineError::TooLong {
+                            len: *len,
+                            limit: self.limit,
+                        }),
+                    }));
+                }
+                _ => (None, 0),
+            };
+            let Some(line) = line else {
+                self.block = None;
+                continue;
+            };
+            self.offset += consumed;
+            self.number += 1;
+            let parsed = match within(line, self.limit).and_then(Line::parse) {
+                Ok(None) => continue,
+                Ok(Some(line)) => Ok(line),
+                Err(e) => Err(e),
             };
             return Some(Ok(NumberedLine {
                 number: self.number,
-                line,
+                line: parsed,
             }));
         }
-        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of `input`, read through blocks of `block_size`, as text or `TooLong(len)`.
+    fn through_blocks(input: &[u8], block_size: usize, limit: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for block in BlockReader::new(input, block_size, limit) {
+            for line in block.unwrap().lines(limit) {
+                out.push(match line {
+                    Ok(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
+                    Err(LineError::TooLong { len, .. }) => format!("TooLong({len})"),
+                    Err(e) => panic!("{e}"),
+                });
+            }
+        }
+        out
+    }
+
+    /// The same, split by hand.
+    fn expected(input: &[u8], limit: usize) -> Vec<String> {
+        if input.is_empty() {
+            return Vec::new();
+        }
+        let body = input.strip_suffix(b"\n").unwrap_or(input);
+        body.split(|&b| b == b'\n')
+            .map(|line| {
+                if line.len() > limit {
+                    format!("TooLong({})", line.len())
+                } else {
+                    String::from_utf8(line.to_vec()).unwrap()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocks_keep_every_line_whatever_the_block_size() {
+        let inputs: [&[u8]; 8] = [
+            b"",
+            b"\n",
+            b"a\n\n",
+            b"a\nbb\nccc",
+            b"0123456789\nok\n",
+            b"ok\n0123456789",
+            b"ok\n0123456789\n\nx\n",
+            b"0123456789012345678901234567890123456789\n1\n22\n333\n4444\n55555\n",
+        ];
+        for input in inputs {
+            for block_size in 1..12 {
+                for limit in [0, 1, 3, 4, 6, 100] {
+                    assert_eq!(
+                        through_blocks(input, block_size, limit),
+                        expected(input, limit),
+                        "{input:?} block {block_size} limit {limit}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn line_reader_numbers_lines_across_blocks() {
+        let log =
+            b"{\"event_type\":1,\"t\":1,\"stream_id\":\"s\",\"sequence\":\"1\",\"event_time\":1}\n";
+        let mut input = Vec::new();
+        for _ in 0..5000 {
+            input.extend_from_slice(log);
+            input.extend_from_slice(b"\n");
+        }
+        let lines: Vec<NumberedLine> = LineReader::new(&input[..]).map(Result::unwrap).collect();
+        assert_eq!(lines.len(), 5000);
+        assert_eq!(lines[4999].number, 9999);
+        assert!(lines.iter().all(|l| l.line.is_ok()));
     }
 }

@@ -41,7 +41,10 @@ mod stop_reason;
 pub use callback::{EventError, EventKind, StreamEvent};
 pub use dedupe::{Deduper, Verdict};
 pub use event_list::{EventListResponse, StreamEventInfo, TimeError, parse_utc_time};
-pub use line::{ApiError, Line, LineError, LineReader, NumberedLine};
+pub use line::{
+    ApiError, Block, BlockLines, BlockReader, DEFAULT_LINE_LIMIT, Line, LineError, LineReader,
+    NumberedLine, RecordLine,
+};
 pub use record::{DedupeKey, Record, Source};
 pub use signature::{SignatureError, sign};
 pub use stop_reason::Cause;

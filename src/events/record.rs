@@ -1,4 +1,5 @@
 use core::fmt;
+use std::borrow::Cow;
 
 use super::{Cause, EventKind};
 
@@ -15,8 +16,10 @@ pub enum Source {
 /// One stream end or push start, whichever way it arrived: the normalised form that triage,
 /// the deduper and a receiver work on.
 ///
-/// Made by [`StreamEvent::record`](super::StreamEvent::record) and
-/// [`StreamEventInfo::record`](super::StreamEventInfo::record).
+/// Made by [`StreamEvent::record`](super::StreamEvent::record),
+/// [`StreamEventInfo::record`](super::StreamEventInfo::record) and, straight from a log line
+/// without copying its text, [`RecordLine::parse`](super::RecordLine::parse). Its text borrows
+/// from what it was made from; [`into_owned`](Record::into_owned) keeps it longer.
 ///
 /// # Example
 /// ```
@@ -35,23 +38,50 @@ pub enum Source {
 /// ```
 #[derive(Clone, PartialEq, Eq, Debug)]
 #[non_exhaustive]
-pub struct Record {
+pub struct Record<'a> {
     /// Stream end or push start. API records are always stream ends.
     pub kind: EventKind,
     /// Callback or API record.
     pub source: Source,
     /// The push domain (a callback's `app`, a record's `DomainName`).
-    pub domain: String,
+    pub domain: Cow<'a, str>,
     /// The AppName, the console's "path" (`appname`, `AppName`).
-    pub app: String,
+    pub app: Cow<'a, str>,
     /// The StreamName (`stream_id`, `StreamName`).
-    pub stream: String,
+    pub stream: Cow<'a, str>,
     /// When it happened, in Unix seconds: a callback's `event_time`, a record's `StreamEndTime`.
     pub time: i64,
     /// Why the push ended; `None` for a push start.
-    pub cause: Option<Cause>,
+    pub cause: Option<Cause<'a>>,
     /// The same for every delivery of this event; see [`DedupeKey`].
     pub key: DedupeKey,
+}
+
+impl Record<'_> {
+    /// The same record with its text copied, free of what it was made from.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::{Record, RecordLine};
+    /// let owned: Record<'static> = {
+    ///     let line = String::from(r#"{"event_type":1,"t":1,"stream_id":"s","sequence":"1","event_time":1}"#);
+    ///     let Ok(Some(RecordLine::Callback(record))) = RecordLine::parse(line.as_bytes()) else { panic!() };
+    ///     record.into_owned()
+    /// };
+    /// assert_eq!(owned.stream, "s");
+    /// ```
+    pub fn into_owned(self) -> Record<'static> {
+        Record {
+            kind: self.kind,
+            source: self.source,
+            domain: Cow::Owned(self.domain.into_owned()),
+            app: Cow::Owned(self.app.into_owned()),
+            stream: Cow::Owned(self.stream.into_owned()),
+            time: self.time,
+            cause: self.cause.map(Cause::into_owned),
+            key: self.key,
+        }
+    }
 }
 
 /// Identifies one event across redeliveries, for [`Deduper`](super::Deduper).

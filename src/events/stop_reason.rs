@@ -1,5 +1,7 @@
 //! Reading DescribeLiveStreamEventList's `StopReason` text: only the forms Tencent documents.
 
+use std::borrow::Cow;
+
 use crate::{Category, Interruption, Reason, decode};
 
 include!(concat!(env!("OUT_DIR"), "/phrases.rs"));
@@ -25,13 +27,13 @@ include!(concat!(env!("OUT_DIR"), "/phrases.rs"));
 /// assert_eq!(unknown.category(), Category::Unknown);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct Cause {
+pub struct Cause<'a> {
     interruption: Option<Interruption>,
     category: Category,
-    text: String,
+    text: Cow<'a, str>,
 }
 
-impl Cause {
+impl<'a> Cause<'a> {
     /// Reads a `StopReason`, by these rules in order:
     ///
     /// 1. A trailing code in parentheses, `text(N)` (ASCII or full-width, spaces allowed), gives
@@ -53,7 +55,7 @@ impl Cause {
     /// let cause = Cause::from_stop_reason("账号欠费，您的直播服务已被暂时关停，请及时充值(18)");
     /// assert_eq!(cause.interruption().and_then(|i| i.reason()), Some(Reason::AccountOverdue));
     /// ```
-    pub fn from_stop_reason(text: &str) -> Cause {
+    pub fn from_stop_reason(text: &'a str) -> Cause<'a> {
         let trimmed = text.trim();
         let (interruption, category) = match split_code(trimmed) {
             Some((words, errcode)) => {
@@ -74,7 +76,7 @@ impl Cause {
         Cause {
             interruption,
             category,
-            text: text.to_owned(),
+            text: Cow::Borrowed(text),
         }
     }
 
@@ -88,12 +90,28 @@ impl Cause {
     /// assert_eq!(cause.category(), Category::Refused);
     /// assert_eq!(cause.interruption().map(|i| i.errcode()), Some(18));
     /// ```
-    pub fn from_errcode(errcode: u32, errmsg: &str) -> Cause {
+    pub fn from_errcode(errcode: u32, errmsg: impl Into<Cow<'a, str>>) -> Cause<'a> {
         let decoded = decode(errcode, 0);
         Cause {
             interruption: Some(decoded),
             category: decoded.category(),
-            text: errmsg.to_owned(),
+            text: errmsg.into(),
+        }
+    }
+
+    /// The same cause with its text copied.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::Cause;
+    /// let cause = Cause::from_stop_reason(&String::from("推流链路网络异常(12)")).into_owned();
+    /// assert_eq!(cause.text(), "推流链路网络异常(12)");
+    /// ```
+    pub fn into_owned(self) -> Cause<'static> {
+        Cause {
+            interruption: self.interruption,
+            category: self.category,
+            text: Cow::Owned(self.text.into_owned()),
         }
     }
 

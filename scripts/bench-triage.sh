@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Times `css-errcode triage --json` against a jq pipeline that computes the same per-category
-# counts, on a generated JSON-lines log of callback events (fixed seed). Checks the counts agree.
+# Times `css-errcode triage --json` (one parsing thread, and every core) against DuckDB's
+# read_json and, unless JQ=0, a jq pipeline, on a generated JSON-lines log of callback events
+# (fixed seed), plain and gzip-compressed; checks that the counts agree.
 #
 # Usage: scripts/bench-triage.sh [SIZE_BYTES] [SEED]     (default 1000000000 and 42)
+# RUNS=3 runs of each; JQ=0 skips jq (a minute per run); GZ=0 skips the .gz comparison.
 # The log goes to ${TRIAGE_BENCH_FILE:-target/bench/events-SIZE-SEED.jsonl} and is kept for reruns.
 set -euo pipefail
 size=${1:-1000000000}
 seed=${2:-42}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-command -v jq >/dev/null || { echo "jq is needed (apt-get install jq)" >&2; exit 2; }
+python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb
 
 cargo build --release --quiet --features cli --bin css-errcode --example gen_events
 bin=target/release/css-errcode
@@ -19,58 +21,94 @@ if [ ! -s "$file" ]; then
   echo "generating $file ..." >&2
   target/release/examples/gen_events "$size" "$seed" > "$file"
 fi
-bytes=$(stat -c %s "$file")
+if [ "${GZ:-1}" != 0 ] && [ ! -s "$file.gz" ]; then
+  echo "compressing $file.gz ..." >&2
+  gzip -k -6 -c "$file" > "$file.gz"
+fi
 
-# The errcode -> category map for jq, from the crate itself (callbacks carry errcode only).
-map=$(for e in $(seq 0 64); do "$bin" explain "$e" --json; done | jq -s 'map({key: (.errcode|tostring), value: .category}) | from_entries')
-
-# Wall time and peak RSS of a command, measured by Python around the child process.
-measure() {
-  python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-out = open(sys.argv[1], "wb")
-start = time.perf_counter()
-code = subprocess.call(sys.argv[2:], stdout=out, stderr=subprocess.DEVNULL)
-elapsed = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{elapsed:.3f} {rss:.1f} {code}")
-PY
-}
-
-echo "file: $file ($bytes bytes)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-runs=${RUNS:-3}
-ours=()
-for i in $(seq "$runs"); do
-  read -r t rss code < <(measure /tmp/triage-ours.json "$bin" triage --json "$file")
-  [ "$code" -le 1 ] || { echo "triage failed with exit code $code" >&2; exit 1; }
-  ours+=("$t")
-  echo "css-errcode triage run $i: $t s, peak RSS $rss MiB, exit $code"
-done
+echo "duckdb: $(python3 -c 'import duckdb; print(duckdb.__version__)'), jq: $(jq --version 2>/dev/null || echo none)"
 
-# The same counts with jq: valid events only, redeliveries dropped by sequence:event_type:event_time,
-# stream ends counted by category. (A reduce over an object of seen keys is quadratic in jq 1.6;
-# collecting the keys and letting unique_by sort them is not.)
-read -r jq_t jq_rss jq_code < <(measure /tmp/triage-jq.json jq -nR --argjson cat "$map" '
-  [inputs | fromjson? | objects
-   | select(.event_type == 0 or .event_type == 1)
-   | select(.event_type == 1 or ((.errcode | type) == "number" and .errcode >= 0))
-   | {k: "\(.sequence):\(.event_type):\(.event_time)",
-      c: (if .event_type == 0 then ($cat[.errcode | tostring] // "unknown") else null end)}]
-  | unique_by(.k) | map(select(.c != null)) | group_by(.c) | map({key: .[0].c, value: length})
-  | from_entries' "$file")
-echo "jq: $jq_t s, peak RSS $jq_rss MiB, exit $jq_code"
+python3 - "$root/$bin" "$file" "${RUNS:-3}" "${JQ:-1}" "${GZ:-1}" <<'PY'
+import json, os, resource, statistics, subprocess, sys, time
 
-python3 - "$bytes" "$jq_t" "${ours[@]}" <<'PY'
-import json, statistics, sys
-size, jq_t, ours = int(sys.argv[1]), float(sys.argv[2]), [float(x) for x in sys.argv[3:]]
-ours_counts = json.load(open("/tmp/triage-ours.json"))["by_category"]
-jq_counts = json.load(open("/tmp/triage-jq.json"))
-median = statistics.median(ours)
-print(f"triage median: {median:.3f} s = {size / median / 1e6:.0f} MB/s; jq: {jq_t:.3f} s = {size / jq_t / 1e6:.1f} MB/s; ratio {jq_t / median:.1f}x")
-print("category counts identical to jq's:", ours_counts == jq_counts)
-if ours_counts != jq_counts:
-    print("  ours:", ours_counts)
-    print("  jq:  ", jq_counts)
-    sys.exit(1)
+binary, path, runs, with_jq, with_gz = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] != "0", sys.argv[5] != "0"
+
+def run(argv, stdin=None):
+    """Wall time, peak RSS (MiB) of the child, and its stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=stdin)
+    elapsed = time.perf_counter() - start
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if out.returncode > 1:
+        sys.exit(f"{argv} failed with exit code {out.returncode}")
+    return elapsed, rss, out.stdout
+
+DUCK = """
+import duckdb, json, sys, time
+con = duckdb.connect()
+rows = con.execute('''
+  SELECT errcode, count(*) FROM (
+    SELECT DISTINCT sequence, event_type, event_time, errcode
+    FROM read_json(?, format='newline_delimited', ignore_errors=true)
+    WHERE event_type = 0
+  ) GROUP BY errcode''', [sys.argv[1]]).fetchall()
+print(json.dumps({str(k): v for k, v in rows}))
+"""
+
+def by_errcode_from_triage(report):
+    """Stream ends by errcode, from triage's by_reason (listed names through `explain`)."""
+    counts = {}
+    for name, n in report["by_reason"].items():
+        if name.endswith("(unlisted)"):
+            errcode = name.split("/")[0]
+        else:
+            errcode = str(json.loads(subprocess.run([binary, "explain", name, "--json"], capture_output=True).stdout)["errcode"])
+        counts[errcode] = counts.get(errcode, 0) + n
+    return counts
+
+size = os.path.getsize(path)
+results = []
+def measure(label, argv, stdin_path=None):
+    times, rss, out = [], 0.0, b""
+    for _ in range(runs):
+        stdin = open(stdin_path, "rb") if stdin_path else None
+        t, r, out = run(argv, stdin)
+        times.append(t)
+        rss = max(rss, r)
+    median = statistics.median(times)
+    results.append((label, median, rss))
+    print(f"{label}: median {median:.3f} s of {runs} ({', '.join(f'{t:.3f}' for t in times)}), peak RSS {rss:.1f} MiB", flush=True)
+    return median, out
+
+ours1, _ = measure("triage --threads 1", [binary, "triage", "--json", "--threads", "1", path])
+ours, report = measure(f"triage (all {os.cpu_count()} cores)", [binary, "triage", "--json", path])
+duck, duck_out = measure("duckdb read_json", [sys.executable, "-c", DUCK, path])
+
+ours_counts = by_errcode_from_triage(json.loads(report))
+# DuckDB also counts lines triage refuses as malformed: a negative errcode is valid JSON.
+duck_counts = {k: v for k, v in json.loads(duck_out).items() if not k.startswith("-")}
+print("stream ends by errcode identical to DuckDB's:", ours_counts == duck_counts)
+if ours_counts != duck_counts:
+    print("  ours: ", dict(sorted(ours_counts.items())))
+    print("  duck: ", dict(sorted(duck_counts.items())))
+
+if with_gz:
+    gz = path + ".gz"
+    ours_gz, gz_report = measure("triage .gz (all cores)", [binary, "triage", "--json", gz])
+    duck_gz, _ = measure("duckdb read_json .gz", [sys.executable, "-c", DUCK, gz])
+    print("gz report identical to the plain one:", gz_report == report)
+
+if with_jq:
+    jq_filter = '[inputs | fromjson? | objects | select(.event_type == 0) | select((.errcode | type) == "number" and .errcode >= 0) | "\\(.sequence):\\(.event_time):\\(.errcode)"] | unique | length'
+    measure_runs, runs = runs, 1
+    jq_t, _ = measure("jq (stream ends, deduplicated)", ["jq", "-nR", jq_filter, path])
+    runs = measure_runs
+
+print()
+print(f"| {size:,} bytes | median | throughput | peak RSS |")
+print("|---|---|---|---|")
+for label, median, rss in results:
+    print(f"| {label} | {median:.2f} s | {size / median / 1e6:.0f} MB/s | {rss:.1f} MiB |")
 PY

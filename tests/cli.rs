@@ -554,3 +554,82 @@ fn sign_url_refuses_an_expiry_beyond_a_txtime() {
         stderr(&output)
     );
 }
+
+/// The block size of triage's reader (src/bin/css-errcode/triage/pipeline.rs): the tests below
+/// place lines across its boundaries.
+const BLOCK: usize = 2 << 20;
+
+/// A log of `BLOCK * 2.5` bytes: stream ends, every tenth delivered twice, and two chosen lines
+/// placed at the first block boundary: a malformed line that straddles it, then a redelivery of
+/// the log's first event. Returns the log, the malformed line's number and how many
+/// redeliveries it holds.
+fn log_across_blocks() -> (Vec<u8>, u64, u64) {
+    let mut log = Vec::new();
+    let mut lines = 0u64;
+    let mut push = |log: &mut Vec<u8>, line: &str| {
+        log.extend_from_slice(line.as_bytes());
+        log.push(b'\n');
+        lines += 1;
+        lines
+    };
+    let first = end_line("first", 1_700_000_000, 12);
+    push(&mut log, &first);
+    // Longer than any other line, so that some line start falls within its length before the
+    // boundary.
+    let bad = format!("{{\"event_type\":0,\"t\":1,{}", "x".repeat(400));
+    let (mut n, mut malformed_line, mut redeliveries) = (0u64, 0, 0);
+    while log.len() < BLOCK * 5 / 2 {
+        if malformed_line == 0 && log.len() + bad.len() + 1 > BLOCK {
+            assert!(
+                log.len() < BLOCK,
+                "the malformed line starts before the boundary"
+            );
+            malformed_line = push(&mut log, &bad);
+            assert!(log.len() > BLOCK, "and ends after it");
+            push(&mut log, &first);
+            redeliveries += 1;
+        }
+        n += 1;
+        let line = end_line(
+            &n.to_string(),
+            1_700_000_000 + (n % 7_200) as i64,
+            (n % 40) as u32,
+        );
+        push(&mut log, &line);
+        if n % 10 == 0 {
+            push(&mut log, &line);
+            redeliveries += 1;
+        }
+    }
+    (log, malformed_line, redeliveries)
+}
+
+#[test]
+fn triage_is_the_same_whatever_the_threads_and_across_blocks() {
+    let (log, malformed_line, redeliveries) = log_across_blocks();
+    let dir = temp_dir();
+    let path = dir.join("big.jsonl");
+    std::fs::write(&path, &log).unwrap();
+    let one = run(&["triage", "--json", "--threads", "1", path.to_str().unwrap()]);
+    let four = run(&["triage", "--json", "--threads", "4", path.to_str().unwrap()]);
+    assert_eq!(
+        one.stdout, four.stdout,
+        "the report depends on the thread count"
+    );
+    assert_eq!(one.stderr, four.stderr);
+    let text_one = run(&["triage", "--threads", "1", path.to_str().unwrap()]);
+    let text_four = run(&["triage", "--threads", "4", path.to_str().unwrap()]);
+    assert_eq!(text_one.stdout, text_four.stdout);
+
+    let value = json_of(&one);
+    let lines = log.iter().filter(|&&b| b == b'\n').count() as u64;
+    assert_eq!(value["malformed"], 1);
+    assert_eq!(value["duplicates"].as_u64(), Some(redeliveries));
+    assert_eq!(value["events"].as_u64(), Some(lines - 1 - redeliveries));
+    let err = stderr(&one);
+    assert!(
+        err.contains(&format!("big.jsonl:{malformed_line}: malformed line")),
+        "line {malformed_line} straddles the block boundary: {err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

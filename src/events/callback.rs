@@ -235,53 +235,54 @@ impl StreamEvent {
     }
 }
 
-/// The payload as received, its text borrowed from the body where it can be.
-#[derive(serde::Deserialize)]
-struct RawStreamEvent<'a> {
+/// The payload as received, its text borrowed from the body where it can be. Filled by serde,
+/// or by `scan` for the plain lines it reads (always exactly as serde would).
+#[derive(Default, serde::Deserialize)]
+pub(super) struct RawStreamEvent<'a> {
     #[serde(borrow)]
-    event_type: Option<Lenient<'a>>,
+    pub(super) event_type: Option<Lenient<'a>>,
     #[serde(borrow)]
-    t: Option<Lenient<'a>>,
+    pub(super) t: Option<Lenient<'a>>,
     #[serde(borrow)]
-    sign: Option<Str<'a>>,
+    pub(super) sign: Option<Str<'a>>,
     #[serde(borrow)]
-    appid: Option<Lenient<'a>>,
+    pub(super) appid: Option<Lenient<'a>>,
     #[serde(borrow)]
-    app: Option<Str<'a>>,
+    pub(super) app: Option<Str<'a>>,
     #[serde(borrow)]
-    appname: Option<Str<'a>>,
+    pub(super) appname: Option<Str<'a>>,
     #[serde(borrow)]
-    stream_id: Option<Text<'a>>,
+    pub(super) stream_id: Option<Text<'a>>,
     #[serde(borrow)]
-    channel_id: Option<Text<'a>>,
+    pub(super) channel_id: Option<Text<'a>>,
     #[serde(borrow)]
-    event_time: Option<Lenient<'a>>,
+    pub(super) event_time: Option<Lenient<'a>>,
     #[serde(borrow)]
-    sequence: Option<Text<'a>>,
+    pub(super) sequence: Option<Text<'a>>,
     #[serde(borrow)]
-    node: Option<Str<'a>>,
+    pub(super) node: Option<Str<'a>>,
     #[serde(borrow)]
-    user_ip: Option<Str<'a>>,
+    pub(super) user_ip: Option<Str<'a>>,
     #[serde(borrow)]
-    stream_param: Option<Str<'a>>,
+    pub(super) stream_param: Option<Str<'a>>,
     #[serde(borrow)]
-    push_duration: Option<Lenient<'a>>,
+    pub(super) push_duration: Option<Lenient<'a>>,
     #[serde(borrow)]
-    errcode: Option<Lenient<'a>>,
+    pub(super) errcode: Option<Lenient<'a>>,
     #[serde(borrow)]
-    errmsg: Option<Str<'a>>,
+    pub(super) errmsg: Option<Str<'a>>,
     #[serde(borrow)]
-    set_id: Option<Lenient<'a>>,
+    pub(super) set_id: Option<Lenient<'a>>,
     #[serde(borrow)]
-    width: Option<Lenient<'a>>,
+    pub(super) width: Option<Lenient<'a>>,
     #[serde(borrow)]
-    height: Option<Lenient<'a>>,
+    pub(super) height: Option<Lenient<'a>>,
     #[serde(borrow)]
-    idc_id: Option<Lenient<'a>>,
+    pub(super) idc_id: Option<Lenient<'a>>,
 }
 
 /// A string field that some senders write as a number (`sequence`, `stream_id`).
-struct Text<'a>(Cow<'a, str>);
+pub(super) struct Text<'a>(pub(super) Cow<'a, str>);
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -2,6 +2,7 @@ use std::io;
 
 use super::callback::Checked;
 use super::event_list::{ApiResponse, parse_api_response};
+use super::scan;
 use super::{EventListResponse, Record, StreamEvent};
 
 /// One line of a JSON-lines event log, told apart by its content.
@@ -148,6 +149,11 @@ fn classify(bytes: &[u8]) -> Result<Option<Classified<'_>>, LineError> {
     if bytes.is_empty() {
         return Ok(None);
     }
+    // The plain lines that make up nearly every log are read by `scan`; anything it does not
+    // read, or that fails a check (for the error's wording and position), goes to serde.
+    if let Some(Ok(event)) = scan::scan(bytes).map(Checked::try_from) {
+        return Ok(Some(Classified::Callback(event)));
+    }
     match serde_json::from_slice::<Checked<'_>>(bytes) {
         Ok(event) => Ok(Some(Classified::Callback(event))),
         Err(callback_error) => {
@@ -261,7 +267,7 @@ impl<'a> Iterator for BlockLines<'a> {
 
 /// The first line of `bytes` and how many bytes it takes with its newline.
 fn first_line(bytes: &[u8]) -> (&[u8], usize) {
-    match bytes.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', bytes) {
         Some(i) => (&bytes[..i], i + 1),
         None => (bytes, bytes.len()),
     }
@@ -299,6 +305,8 @@ pub struct BlockReader<R> {
     carry: Vec<u8>,
     /// A too-long line met after a block's lines, to yield next.
     pending: Option<Block>,
+    /// Buffers given back by `recycle`.
+    spare: Vec<Vec<u8>>,
     done: bool,
 }
 
@@ -321,31 +329,47 @@ impl<R: io::Read> BlockReader<R> {
             limit,
             carry: Vec::new(),
             pending: None,
+            spare: Vec::new(),
             done: false,
         }
     }
 
-    /// Reads into `buffer` until it holds `want` bytes or the input ends.
-    fn fill(&mut self, buffer: &mut Vec<u8>, want: usize) -> io::Result<()> {
-        while buffer.len() < want {
-            let start = buffer.len();
-            buffer.resize(want, 0);
-            let read = self.inner.read(&mut buffer[start..]);
-            match read {
+    /// Reads into `buffer[filled..]` until it is full or the input ends; returns how much of
+    /// `buffer` now holds input.
+    fn fill(&mut self, buffer: &mut [u8], mut filled: usize) -> io::Result<usize> {
+        while filled < buffer.len() {
+            match self.inner.read(&mut buffer[filled..]) {
                 Ok(0) => {
-                    buffer.truncate(start);
                     self.done = true;
-                    return Ok(());
+                    break;
                 }
-                Ok(n) => buffer.truncate(start + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => buffer.truncate(start),
-                Err(e) => {
-                    buffer.truncate(start);
-                    return Err(e);
-                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(filled)
+    }
+
+    /// Gives a block's buffer back, to be filled again: a reader that gets its blocks back
+    /// allocates (and zeroes) no new buffer per block.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::BlockReader;
+    /// let mut reader = BlockReader::new(&b"a\nb\n"[..], 2, 1);
+    /// let first = reader.next().unwrap()?;
+    /// reader.recycle(first);
+    /// assert!(reader.next().is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn recycle(&mut self, block: Block) {
+        const KEPT: usize = 16;
+        if let Block::Lines(buffer) = block {
+            if self.spare.len() < KEPT {
+                self.spare.push(buffer);
+            }
+        }
     }
 
     /// Reads past the rest of a too-long line of which `len` bytes are already gone, keeping
@@ -362,7 +386,7 @@ impl<R: io::Read> BlockReader<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            if let Some(i) = scratch[..n].iter().position(|&b| b == b'\n') {
+            if let Some(i) = memchr::memchr(b'\n', &scratch[..n]) {
                 self.carry.extend_from_slice(&scratch[i + 1..n]);
                 return Ok(len + i as u64);
             }
@@ -374,15 +398,26 @@ impl<R: io::Read> BlockReader<R> {
         if let Some(block) = self.pending.take() {
             return Ok(Some(block));
         }
-        let mut buffer = std::mem::take(&mut self.carry);
-        if !self.done {
-            buffer.reserve(self.block_size.saturating_sub(buffer.len()));
-            self.fill(&mut buffer, self.block_size)?;
+        // A recycled buffer keeps its length, so that only what it lacks is zeroed.
+        let mut buffer = self.spare.pop().unwrap_or_default();
+        // What `skip_line` read past a long line may exceed a block: the block grows to hold it.
+        let carried = self.carry.len();
+        let size = self.block_size.max(carried);
+        if buffer.len() < size {
+            buffer.resize(size, 0);
         }
+        buffer[..carried].copy_from_slice(&self.carry);
+        self.carry.clear();
+        let filled = if self.done {
+            carried
+        } else {
+            self.fill(&mut buffer, carried)?
+        };
+        buffer.truncate(filled);
         if buffer.is_empty() {
             return Ok(None);
         }
-        match buffer.iter().rposition(|&b| b == b'\n') {
+        match memchr::memrchr(b'\n', &buffer) {
             Some(last) => {
                 let tail_len = buffer.len() - last - 1;
                 if tail_len > self.limit {
@@ -396,7 +431,7 @@ impl<R: io::Read> BlockReader<R> {
                     };
                     self.pending = Some(Block::TooLong { len });
                 } else if !self.done {
-                    self.carry = buffer[last + 1..].to_vec();
+                    self.carry.extend_from_slice(&buffer[last + 1..]);
                     buffer.truncate(last + 1);
                 }
                 Ok(Some(Block::Lines(buffer)))
@@ -523,7 +558,9 @@ impl<R: io::Read> Iterator for LineReader<R> {
                 _ => (None, 0),
             };
             let Some(line) = line else {
-                self.block = None;
+                if let Some(done) = self.block.take() {
+                    self.blocks.recycle(done);
+                }
                 continue;
             };
             self.offset += consumed;

@@ -35,6 +35,7 @@ mod event_list;
 mod lenient;
 mod line;
 mod record;
+mod scan;
 mod signature;
 mod stop_reason;
 

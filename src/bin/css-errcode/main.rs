@@ -59,6 +59,9 @@ enum Command {
         /// Only events at or before this time (Unix seconds or 2024-01-31T00:00:00Z).
         #[arg(long, value_parser = triage::parse_time)]
         until: Option<i64>,
+        /// Threads that parse (default: every core). The report is the same for any number.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
     },
     /// Predict the refusals a push URL will meet (exit 1 if any).
     CheckUrl {
@@ -120,7 +123,14 @@ fn main() -> ExitCode {
             json,
             since,
             until,
-        } => triage::run(&files, json, since, until),
+            threads,
+        } => {
+            let threads = threads.map_or_else(
+                || std::thread::available_parallelism().map_or(1, |n| n.get()),
+                usize::from,
+            );
+            triage::run(&files, json, since, until, threads)
+        }
         Command::CheckUrl { url, key_env, now } => url::check(&url, key_env.as_deref(), now),
         Command::SignUrl {
             url,

@@ -41,8 +41,8 @@ impl Input {
     }
 
     /// Opens it, decompressing gzip whatever the name (stdin included).
-    pub fn open(&self, bar: Option<&indicatif::ProgressBar>) -> io::Result<Box<dyn BufRead>> {
-        let raw: Box<dyn Read> = match self {
+    pub fn open(&self, bar: Option<&indicatif::ProgressBar>) -> io::Result<Box<dyn Read + Send>> {
+        let raw: Box<dyn Read + Send> = match self {
             Input::Stdin => {
                 let stdin = io::stdin();
                 if stdin.is_terminal() {

@@ -1,22 +1,26 @@
 //! `triage`: count stream events in JSON-lines logs.
 //!
-//! Split as input (files, stdin, gzip), tally (counting, with the library's line reader,
-//! records and deduper) and report (text and JSON). What a line is, what its record says and
-//! what counts as a redelivery are the library's answers, not this module's.
+//! Split as input (files, stdin, gzip), parse (blocks of lines into summaries, on several
+//! threads: see `pipeline`), tally (counting in file order, with the library's deduper) and
+//! report (text and JSON). What a line is, what its record says and what counts as a
+//! redelivery are the library's answers (`RecordLine`, `Record`, `Deduper`), not this module's.
+//! The report is the same whatever the number of threads: blocks are counted in file order.
 //!
 //! Memory is bounded whatever the input: lines longer than the reader's limit are skipped as
-//! they are read, the deduper has a fixed size, and every map is capped.
+//! they are read, a fixed number of blocks are in flight, the deduper has a fixed size, and
+//! every map is capped.
 
 mod input;
+mod parse;
+mod pipeline;
 mod report;
 mod tally;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tencent_css_errcode::events::{Line, LineReader, NumberedLine};
-
 use input::Input;
+use pipeline::Step;
 use tally::Counting;
 
 /// Parses `--since`/`--until`: Unix seconds or `YYYY-MM-DDTHH:MM:SSZ`.
@@ -39,6 +43,7 @@ pub fn run(
     json_output: bool,
     since: Option<i64>,
     until: Option<i64>,
+    threads: usize,
 ) -> Result<ExitCode, String> {
     if let (Some(since), Some(until)) = (since, until) {
         if since > until {
@@ -50,31 +55,22 @@ pub fn run(
     let inputs = Input::from_args(files);
     let bar = input::progress_bar(&inputs);
     let mut counting = Counting::new(since, until);
-    for input in &inputs {
-        let name = input.name();
-        let reader = match input.open(bar.as_ref()) {
-            Ok(reader) => reader,
-            Err(e) => {
-                counting.tally.unreadable.push(format!("{name}: {e}"));
-                continue;
-            }
-        };
-        let mut last = 0;
-        for item in LineReader::new(reader) {
-            match item {
-                Ok(numbered) => {
-                    last = numbered.number;
-                    count_line(&mut counting, &name, numbered);
-                }
-                Err(e) => {
-                    counting
-                        .tally
-                        .unreadable
-                        .push(format!("{name}: {e} (after line {last})"));
-                }
-            }
+    // The number of the next line of each input: blocks arrive in order.
+    let mut next_line = vec![1u64; inputs.len()];
+    pipeline::run(&inputs, threads, bar.as_ref(), |step| match step {
+        Step::Block(index, parsed) => {
+            counting.block(&inputs[index].name(), next_line[index], parsed);
+            next_line[index] += parsed.lines;
         }
-    }
+        Step::Failed(index, message) => {
+            let read = next_line[index] - 1;
+            counting.tally.unreadable.push(if read > 0 {
+                format!("{message} (after line {read})")
+            } else {
+                message
+            });
+        }
+    });
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -99,26 +95,4 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-fn count_line(counting: &mut Counting, file: &str, numbered: NumberedLine) {
-    let number = numbered.number;
-    match numbered.line {
-        Ok(Line::Callback(event)) => counting.record(event.record()),
-        Ok(Line::Page(page)) => {
-            for info in page.events() {
-                match info.record() {
-                    Ok(record) => counting.record(record),
-                    Err(e) => counting.malformed(file, number, format!("StreamEndTime {e}")),
-                }
-            }
-        }
-        Ok(Line::ApiError(error)) => counting.api_error(file, number, error.to_string()),
-        Ok(_) => counting.malformed(
-            file,
-            number,
-            "a kind of line triage does not count".to_owned(),
-        ),
-        Err(e) => counting.malformed(file, number, e.to_string()),
-    }
 }

@@ -1,18 +1,22 @@
-//! Counting: what triage knows after the records. Every map is capped, so memory is bounded
-//! whatever the input; what a cap turned away is counted and reported.
+//! Counting, in file order: the time window, the library's deduper, and the counts. Every map
+//! is capped, so memory is bounded whatever the input; what a cap turned away is counted.
 
 use std::collections::{BTreeMap, HashMap};
 
+use std::hash::Hasher;
+
 use tencent_css_errcode::Category;
-use tencent_css_errcode::events::{Deduper, EventKind, Record};
+use tencent_css_errcode::events::{Deduper, EventKind};
+
+use super::parse::{IdentityHasher, Item, Parsed, ReasonKey, Summary, is_failure};
 
 /// Distinct domains/apps and streams counted exactly; later new keys are counted as untracked.
 const MAX_TRACKED: usize = 100_000;
-/// Distinct reasons (listed ones, and unlisted code pairs) counted one by one.
-const MAX_REASONS: usize = 1_000;
+/// Distinct unlisted code pairs (and code-less texts) counted one by one.
+const MAX_UNLISTED: usize = 1_000;
 /// Problems (malformed lines, API errors) reported one by one.
 pub const SHOWN_PROBLEMS: usize = 10;
-/// The `by_reason` key of the unlisted pairs past `MAX_REASONS`.
+/// The `by_reason` key of what is past `MAX_UNLISTED`.
 pub const OTHER_REASONS: &str = "(other unlisted pairs)";
 
 /// A line that could not be counted, with where it was.
@@ -44,36 +48,48 @@ pub struct Tally {
     pub unreadable: Vec<String>,
 }
 
-/// Exact counts for up to `MAX_TRACKED` distinct keys.
+type ByHash<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdentityHasher>>;
+
+/// Exact counts for up to `MAX_TRACKED` distinct keys, by the hash of their text.
 #[derive(Default)]
 pub struct Counter {
-    counts: HashMap<String, u64>,
+    counts: ByHash<(String, u64)>,
     pub untracked: u64,
 }
 
 impl Counter {
-    fn add(&mut self, key: String) {
-        if let Some(count) = self.counts.get_mut(&key) {
+    fn add(&mut self, hash: u64, names: &ByHash<String>) {
+        if let Some((_, count)) = self.counts.get_mut(&hash) {
             *count += 1;
         } else if self.counts.len() < MAX_TRACKED {
-            self.counts.insert(key, 1);
+            let name = names.get(&hash).cloned().unwrap_or_default();
+            self.counts.insert(hash, (name, 1));
         } else {
             self.untracked += 1;
         }
     }
 
     pub fn top(&self, n: usize) -> Vec<(&str, u64)> {
-        let mut all: Vec<(&str, u64)> = self.counts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let mut all: Vec<(&str, u64)> = self
+            .counts
+            .values()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         all.truncate(n);
         all
     }
 }
 
-/// Records in, counts out: applies the time window and the library's deduper.
+/// Summaries in, counts out, in file order.
 pub struct Counting {
     pub tally: Tally,
     deduper: Deduper,
+    by_reason: HashMap<ReasonKey, u64, std::hash::BuildHasherDefault<MixHasher>>,
+    /// Stream ends by category, in `Category::ALL` order (the names are made at the end).
+    by_category: Vec<u64>,
+    unlisted: usize,
+    other_reasons: u64,
     since: Option<i64>,
     until: Option<i64>,
 }
@@ -83,86 +99,142 @@ impl Counting {
         Counting {
             tally: Tally::default(),
             deduper: Deduper::new(),
+            by_reason: HashMap::default(),
+            by_category: vec![0; Category::ALL.len()],
+            unlisted: 0,
+            other_reasons: 0,
             since,
             until,
         }
     }
 
-    pub fn record(&mut self, record: Record) {
-        let time = record.time;
+    /// One block's items; `first_line` is the number of the block's first line in `file`.
+    pub fn block(&mut self, file: &str, first_line: u64, parsed: &Parsed) {
+        for item in &parsed.items {
+            match item {
+                Item::Event(summary) => self.event(summary, &parsed.names),
+                Item::Malformed { line, reason } => {
+                    self.tally.malformed += 1;
+                    keep(
+                        &mut self.tally.malformed_shown,
+                        file,
+                        first_line + line,
+                        reason,
+                    );
+                }
+                Item::ApiError { line, reason } => {
+                    self.tally.api_errors += 1;
+                    keep(
+                        &mut self.tally.api_errors_shown,
+                        file,
+                        first_line + line,
+                        reason,
+                    );
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, event: &Summary, names: &ByHash<String>) {
+        let time = event.time;
         if self.since.is_some_and(|s| time < s) || self.until.is_some_and(|u| time > u) {
             self.tally.outside_window += 1;
             return;
         }
-        if !self.deduper.check(record.key, time).is_new() {
+        if !self.deduper.check(event.key, time).is_new() {
             self.tally.duplicates += 1;
             return;
         }
         let tally = &mut self.tally;
         tally.events += 1;
-        if record.kind == EventKind::PushStart {
+        if event.kind == EventKind::PushStart {
             tally.push_start += 1;
             return;
         }
         tally.stream_end += 1;
-        let category = record
-            .cause
-            .as_ref()
-            .map_or(Category::Unknown, |c| c.category());
-        *tally.by_category.entry(category.name()).or_default() += 1;
-        let reason = match record.cause.as_ref().and_then(|c| c.interruption()) {
-            Some(i) => match i.reason() {
-                Some(reason) => reason.name().to_owned(),
-                None => format!("{}/{} (unlisted)", i.errcode(), i.sub_errcode()),
-            },
-            None => format!("no code ({category})"),
-        };
-        if let Some(count) = tally.by_reason.get_mut(&reason) {
+        if let Some(count) = Category::ALL
+            .iter()
+            .position(|c| *c == event.category)
+            .and_then(|i| self.by_category.get_mut(i))
+        {
             *count += 1;
-        } else if tally.by_reason.len() < MAX_REASONS {
-            tally.by_reason.insert(reason, 1);
-        } else {
-            *tally.by_reason.entry(OTHER_REASONS.to_owned()).or_default() += 1;
         }
-        if category.retryable() {
+        if let Some(count) = self.by_reason.get_mut(&event.reason) {
+            *count += 1;
+        } else if matches!(event.reason, ReasonKey::Listed(_)) || self.unlisted < MAX_UNLISTED {
+            self.unlisted += usize::from(!matches!(event.reason, ReasonKey::Listed(_)));
+            self.by_reason.insert(event.reason, 1);
+        } else {
+            self.other_reasons += 1;
+        }
+        if event.category.retryable() {
             tally.retryable += 1;
         }
-        if !category.is_intentional() {
+        if is_failure(event.category) {
             tally.failures += 1;
-            tally
-                .by_app
-                .add(format!("{}/{}", record.domain, record.app));
-            tally.by_stream.add(format!(
-                "{}/{}/{}",
-                record.domain, record.app, record.stream
-            ));
-        }
-    }
-
-    pub fn malformed(&mut self, file: &str, line: u64, reason: String) {
-        self.tally.malformed += 1;
-        if self.tally.malformed_shown.len() < SHOWN_PROBLEMS {
-            self.tally.malformed_shown.push(Problem {
-                file: file.to_owned(),
-                line,
-                reason,
-            });
-        }
-    }
-
-    pub fn api_error(&mut self, file: &str, line: u64, reason: String) {
-        self.tally.api_errors += 1;
-        if self.tally.api_errors_shown.len() < SHOWN_PROBLEMS {
-            self.tally.api_errors_shown.push(Problem {
-                file: file.to_owned(),
-                line,
-                reason,
-            });
+            tally.by_app.add(event.app, names);
+            tally.by_stream.add(event.stream, names);
         }
     }
 
     pub fn finish(mut self) -> Tally {
         self.tally.unverified = self.deduper.unverified();
+        let mut by_reason: BTreeMap<String, u64> = self
+            .by_reason
+            .into_iter()
+            .map(|(key, count)| (key.name(), count))
+            .collect();
+        if self.other_reasons > 0 {
+            by_reason.insert(OTHER_REASONS.to_owned(), self.other_reasons);
+        }
+        self.tally.by_reason = by_reason;
+        self.tally.by_category = Category::ALL
+            .iter()
+            .zip(&self.by_category)
+            .filter(|(_, count)| **count > 0)
+            .map(|(category, count)| (category.name(), *count))
+            .collect();
         self.tally
+    }
+}
+
+fn keep(shown: &mut Vec<Problem>, file: &str, line: u64, reason: &str) {
+    if shown.len() < SHOWN_PROBLEMS {
+        shown.push(Problem {
+            file: file.to_owned(),
+            line,
+            reason: reason.to_owned(),
+        });
+    }
+}
+
+/// A small, fast hasher for the few hundred `ReasonKey`s: they are not chosen by an attacker.
+#[derive(Default)]
+pub struct MixHasher(u64);
+
+impl Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        // The murmur3 finaliser, so that hashbrown's top bits vary.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, value: u32) {
+        self.0 = (self.0.rotate_left(32) ^ u64::from(value)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+    fn write_isize(&mut self, value: isize) {
+        self.write_u64(value as u64);
     }
 }

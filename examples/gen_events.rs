@@ -79,7 +79,10 @@ fn errcode(rng: &mut SplitMix) -> u32 {
     0
 }
 
-fn event(rng: &mut SplitMix, event_time: i64, sequence: u64, end: bool, t: i64) -> String {
+/// One callback body. Everything but `t` and `sign` follows from the event (its sequence), so
+/// that a redelivery is the same event re-signed, as Tencent sends it.
+fn event(event_time: i64, sequence: u64, end: bool, t: i64) -> String {
+    let rng = &mut SplitMix(sequence);
     let domain = rng.below(20);
     let app = ["live", "live", "live", "game", "edu"][rng.below(5) as usize];
     let stream = rng.below(5_000);
@@ -137,7 +140,7 @@ fn main() {
         let line = if roll == 0 {
             // Malformed: four kinds, none of them a valid stream event.
             let sequence = rng.next();
-            let good = event(&mut rng, event_time, sequence, true, event_time + 600);
+            let good = event(event_time, sequence, true, event_time + 600);
             match rng.below(4) {
                 0 => good[..good.len() / 2].to_owned(),
                 1 => "<html>502 Bad Gateway</html>".to_owned(),
@@ -148,7 +151,7 @@ fn main() {
             // A redelivery: the same event, re-signed a minute or more later.
             let (time, sequence, end) = recent[rng.below(recent.len() as u64) as usize];
             let retry_t = time + 600 + 60 * (1 + rng.below(12) as i64);
-            event(&mut rng, time, sequence, end, retry_t)
+            event(time, sequence, end, retry_t)
         } else {
             let sequence = rng.next();
             let end = rng.below(2) == 0;
@@ -156,7 +159,7 @@ fn main() {
                 recent.swap_remove(rng.below(128) as usize);
             }
             recent.push((event_time, sequence, end));
-            event(&mut rng, event_time, sequence, end, event_time + 600)
+            event(event_time, sequence, end, event_time + 600)
         };
         written += line.len() as u64 + 1;
         if writeln!(out, "{line}").is_err() {

@@ -83,11 +83,13 @@ impl Line {
     /// assert_eq!(err.to_string(), "missing field `errcode`");
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Option<Line>, LineError> {
-        Ok(classify(bytes)?.map(|line| match line {
-            Classified::Callback(checked) => Line::Callback(checked.into_event()),
-            Classified::Page(page) => Line::Page(page),
-            Classified::ApiError(error) => Line::ApiError(error),
-        }))
+        Ok(
+            classify(bytes, Checked::into_event)?.map(|line| match line {
+                Classified::Callback(event) => Line::Callback(event),
+                Classified::Page(page) => Line::Page(page),
+                Classified::ApiError(error) => Line::ApiError(error),
+            }),
+        )
     }
 }
 
@@ -126,24 +128,30 @@ impl<'a> RecordLine<'a> {
     /// assert!(RecordLine::parse(b"{}").is_err());
     /// ```
     pub fn parse(bytes: &'a [u8]) -> Result<Option<RecordLine<'a>>, LineError> {
-        Ok(classify(bytes)?.map(|line| match line {
-            Classified::Callback(checked) => RecordLine::Callback(checked.into_record()),
-            Classified::Page(page) => RecordLine::Page(page),
-            Classified::ApiError(error) => RecordLine::ApiError(error),
-        }))
+        Ok(
+            classify(bytes, Checked::into_record)?.map(|line| match line {
+                Classified::Callback(record) => RecordLine::Callback(record),
+                Classified::Page(page) => RecordLine::Page(page),
+                Classified::ApiError(error) => RecordLine::ApiError(error),
+            }),
+        )
     }
 }
 
-/// What a line is: the one classifier behind [`Line`] and [`RecordLine`].
+/// What a line is: the one classifier behind [`Line`] and [`RecordLine`], which turn a checked
+/// callback into what they hold (`T`) as soon as it is read, so that it is not moved around.
 // As for `Line`: callbacks are the common case, and are not boxed.
 #[allow(clippy::large_enum_variant)]
-enum Classified<'a> {
-    Callback(Checked<'a>),
+enum Classified<T> {
+    Callback(T),
     Page(EventListResponse),
     ApiError(ApiError),
 }
 
-fn classify(bytes: &[u8]) -> Result<Option<Classified<'_>>, LineError> {
+fn classify<'a, T>(
+    bytes: &'a [u8],
+    callback: impl FnOnce(Checked<'a>) -> T,
+) -> Result<Option<Classified<T>>, LineError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let bytes = bytes.trim_ascii();
     if bytes.is_empty() {
@@ -152,10 +160,10 @@ fn classify(bytes: &[u8]) -> Result<Option<Classified<'_>>, LineError> {
     // The plain lines that make up nearly every log are read by `scan`; anything it does not
     // read, or that fails a check (for the error's wording and position), goes to serde.
     if let Some(Ok(event)) = scan::scan(bytes).map(Checked::try_from) {
-        return Ok(Some(Classified::Callback(event)));
+        return Ok(Some(Classified::Callback(callback(event))));
     }
     match serde_json::from_slice::<Checked<'_>>(bytes) {
-        Ok(event) => Ok(Some(Classified::Callback(event))),
+        Ok(event) => Ok(Some(Classified::Callback(callback(event)))),
         Err(callback_error) => {
             if !mentions_api_field(bytes) {
                 return Err(LineError::Invalid(clean(&callback_error)));

@@ -22,6 +22,7 @@
 //! - `events`: the `events` module: stream callbacks and their signatures, DescribeLiveStreamEventList
 //!   records, the normalised `Record`, `LineReader` and `Deduper`.
 //! - `push-url`: the `push_url` module: parse, sign and preflight push URLs.
+//! - `api`: the `api` module: DescribeLiveStreamEventList, TC3-signed, paged and retried.
 //! - `cli`: the `css-errcode` binary.
 //!
 //! The README has the command-line tool, the category table and the stability promises.
@@ -29,6 +30,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "api")]
+pub mod api;
 mod category;
 #[cfg(any(feature = "events", feature = "push-url"))]
 mod digest;

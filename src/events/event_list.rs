@@ -302,6 +302,38 @@ pub fn parse_utc_time(text: &str) -> Result<i64, TimeError> {
     Ok(days * 86_400 + hour * 3_600 + minute * 60 + second)
 }
 
+/// Writes Unix seconds as the cloud API writes times, `YYYY-MM-DDTHH:MM:SSZ` (UTC), for years
+/// 0 to 9999; other times are clamped to that range.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::events::{format_utc_time, parse_utc_time};
+/// assert_eq!(format_utc_time(1_546_603_198), "2019-01-04T11:59:58Z");
+/// assert_eq!(parse_utc_time(&format_utc_time(951_868_799)), Ok(951_868_799));
+/// ```
+pub fn format_utc_time(unix: i64) -> String {
+    // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z.
+    let unix = unix.clamp(-62_167_219_200, 253_402_300_799);
+    let (days, seconds) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    // The civil date of a day count (proleptic Gregorian), by the usual era arithmetic.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let m = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * m + 2) / 5 + 1;
+    let month = if m < 10 { m + 3 } else { m - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        seconds / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60
+    )
+}
+
 /// The response as received, with or without the envelope.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -389,6 +421,28 @@ impl TryFrom<RawResponse> for EventListResponse {
 #[cfg(test)]
 mod tests {
     use super::parse_utc_time as parse_utc;
+
+    #[test]
+    fn format_and_parse_are_inverse() {
+        use super::format_utc_time;
+        for t in [
+            0,
+            59,
+            86_399,
+            86_400,
+            951_868_799,
+            951_868_800,
+            1_546_603_198,
+            4_102_444_800,
+        ]
+        .into_iter()
+        .chain((-800..800).map(|d: i64| d * 86_400 * 37 + 12_345))
+        {
+            assert_eq!(parse_utc(&format_utc_time(t)), Ok(t), "{t}");
+        }
+        assert_eq!(format_utc_time(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(format_utc_time(i64::MIN), "0000-01-01T00:00:00Z");
+    }
 
     #[test]
     fn times_match_known_unix_seconds() {

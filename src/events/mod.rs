@@ -41,7 +41,9 @@ mod stop_reason;
 
 pub use callback::{EventError, EventKind, StreamEvent};
 pub use dedupe::{Deduper, Verdict};
-pub use event_list::{EventListResponse, StreamEventInfo, TimeError, parse_utc_time};
+pub use event_list::{
+    EventListResponse, StreamEventInfo, TimeError, format_utc_time, parse_utc_time,
+};
 pub use line::{
     ApiError, Block, BlockLines, BlockReader, DEFAULT_LINE_LIMIT, Line, LineError, LineReader,
     NumberedLine, RecordLine,

@@ -51,6 +51,6 @@ pub use parse_name_error::ParseNameError;
 pub use reason::{Basis, Reason};
 
 /// The README's examples, run as doctests so that they stay true.
-#[cfg(all(doctest, feature = "events", feature = "push-url"))]
+#[cfg(all(doctest, feature = "api", feature = "push-url"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

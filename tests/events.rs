@@ -425,3 +425,16 @@ fn official_response_examples() {
     assert_eq!(then.interruption(), Some(decode(3, 0)));
     assert_eq!(older.total_num, Some(100));
 }
+
+#[test]
+fn a_record_alone_on_its_line_is_a_page_of_one() {
+    use tencent_css_errcode::events::Line;
+    let line = r#"{"AppName":"live","DomainName":"d.example.com","StreamName":"room42","StreamStartTime":"2019-01-04T11:58:58Z","StreamEndTime":"2019-01-04T11:59:58Z","StopReason":"客户端主动断流(3)","Duration":60,"ClientIp":"-","Resolution":"640*352"}"#;
+    let Ok(Some(Line::Page(page))) = Line::parse(line.as_bytes()) else {
+        panic!("a page of one")
+    };
+    assert_eq!(page.events().len(), 1);
+    assert_eq!(page.events()[0].interruption(), Some(decode(3, 0)));
+    let bad = br#"{"StreamName":"room42","StreamEndTime":5}"#;
+    assert!(Line::parse(bad).is_err());
+}

@@ -56,6 +56,18 @@ impl EventListResponse {
     pub fn events(&self) -> &[StreamEventInfo] {
         &self.event_list
     }
+
+    /// A page that holds these records and nothing else.
+    pub(crate) fn of(event_list: Vec<StreamEventInfo>) -> Self {
+        EventListResponse {
+            event_list,
+            page_num: None,
+            page_size: None,
+            total_num: None,
+            total_page: None,
+            request_id: None,
+        }
+    }
 }
 
 /// One push session of DescribeLiveStreamEventList. The text fields stay as the API gave them;

@@ -3,7 +3,7 @@ use std::io;
 use super::callback::Checked;
 use super::event_list::{ApiResponse, parse_api_response};
 use super::scan;
-use super::{EventListResponse, Record, StreamEvent};
+use super::{EventListResponse, Record, StreamEvent, StreamEventInfo};
 
 /// One line of a JSON-lines event log, told apart by its content.
 ///
@@ -24,7 +24,8 @@ use super::{EventListResponse, Record, StreamEvent};
 pub enum Line {
     /// A stream callback body.
     Callback(StreamEvent),
-    /// A DescribeLiveStreamEventList response page.
+    /// A DescribeLiveStreamEventList response page, or one of its records alone on the line
+    /// (as a page of one).
     Page(EventListResponse),
     /// A cloud API error response: data, not a malformed line; the records it would have held are missing.
     ApiError(ApiError),
@@ -112,7 +113,8 @@ impl Line {
 pub enum RecordLine<'a> {
     /// A stream callback, as its record.
     Callback(Record<'a>),
-    /// A DescribeLiveStreamEventList response page; each event gives a record.
+    /// A DescribeLiveStreamEventList response page, or one of its records alone on the line;
+    /// each event gives a record.
     Page(EventListResponse),
     /// A cloud API error response.
     ApiError(ApiError),
@@ -166,7 +168,15 @@ fn classify<'a, T>(
         Ok(event) => Ok(Some(Classified::Callback(callback(event)))),
         Err(callback_error) => {
             if !mentions_api_field(bytes) {
-                return Err(LineError::Invalid(clean(&callback_error)));
+                if !mentions(bytes, b"\"StreamEndTime\"") {
+                    return Err(LineError::Invalid(clean(&callback_error)));
+                }
+                // One DescribeLiveStreamEventList record alone on its line (what
+                // `css-errcode records --format jsonl` writes): a page of one.
+                return match serde_json::from_slice::<StreamEventInfo>(bytes) {
+                    Ok(record) => Ok(Some(Classified::Page(EventListResponse::of(vec![record])))),
+                    Err(error) => Err(LineError::Invalid(clean(&error))),
+                };
             }
             match parse_api_response(bytes) {
                 Ok(ApiResponse::Page(page)) => Ok(Some(Classified::Page(page))),
@@ -180,7 +190,11 @@ fn classify<'a, T>(
 fn mentions_api_field(bytes: &[u8]) -> bool {
     [&b"\"Response\""[..], b"\"EventList\"", b"\"Error\""]
         .iter()
-        .any(|needle| bytes.windows(needle.len()).any(|w| w == *needle))
+        .any(|needle| mentions(bytes, needle))
+}
+
+fn mentions(bytes: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(bytes, needle).is_some()
 }
 
 /// serde_json's message without its position inside the one-line document.

@@ -11,6 +11,7 @@ use tencent_css_errcode::{Category, Lang};
 
 mod explain;
 mod list;
+mod records;
 mod triage;
 mod url;
 
@@ -62,6 +63,48 @@ enum Command {
         /// Threads that parse (default: every core). The report is the same for any number.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         threads: Option<u16>,
+    },
+    /// The console's Stream Interruption Records, from the DescribeLiveStreamEventList API.
+    ///
+    /// Credentials come from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and
+    /// TENCENTCLOUD_TOKEN), or from ~/.tencentcloud/credentials; never from the command line.
+    Records {
+        /// Only this push domain.
+        #[arg(long)]
+        domain: Option<String>,
+        /// Only this AppName (the console's "path").
+        #[arg(long)]
+        app: Option<String>,
+        /// Only streams whose name contains this (exactly this, with --exact).
+        #[arg(long)]
+        stream: Option<String>,
+        /// Match --stream exactly.
+        #[arg(long)]
+        exact: bool,
+        /// From this time (Unix seconds or 2024-01-31T00:00:00Z; default: 24 hours before --until).
+        #[arg(long, value_parser = triage::parse_time)]
+        since: Option<i64>,
+        /// Until this time (default: now).
+        #[arg(long, value_parser = triage::parse_time)]
+        until: Option<i64>,
+        /// Only pushes that started successfully.
+        #[arg(long)]
+        only_successful: bool,
+        /// Earliest first (default: latest first).
+        #[arg(long)]
+        oldest_first: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = records::Format::Table)]
+        format: records::Format,
+        /// The language of the cause's message.
+        #[arg(long, value_parser = parse_lang, default_value = "en")]
+        lang: Lang,
+        /// The API endpoint (the international site: https://live.intl.tencentcloudapi.com).
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
+        /// Print the triage report of the records instead of the records.
+        #[arg(long)]
+        triage: bool,
     },
     /// Predict the refusals a push URL will meet (exit 1 if any).
     CheckUrl {
@@ -131,6 +174,33 @@ fn main() -> ExitCode {
             );
             triage::run(&files, json, since, until, threads)
         }
+        Command::Records {
+            domain,
+            app,
+            stream,
+            exact,
+            since,
+            until,
+            only_successful,
+            oldest_first,
+            format,
+            lang,
+            endpoint,
+            triage,
+        } => records::run(records::Options {
+            domain,
+            app,
+            stream,
+            exact,
+            since,
+            until,
+            only_successful,
+            oldest_first,
+            format,
+            lang,
+            endpoint,
+            triage,
+        }),
         Command::CheckUrl { url, key_env, now } => url::check(&url, key_env.as_deref(), now),
         Command::SignUrl {
             url,

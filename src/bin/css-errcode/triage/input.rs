@@ -13,6 +13,8 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// Lines already in memory (`records --triage`), with the name reports give them.
+    Bytes(String, Vec<u8>),
 }
 
 impl Input {
@@ -37,6 +39,7 @@ impl Input {
         match self {
             Input::Stdin => "<stdin>".to_owned(),
             Input::File(path) => path.display().to_string(),
+            Input::Bytes(name, _) => name.clone(),
         }
     }
 
@@ -58,6 +61,7 @@ impl Input {
                 }
                 Box::new(File::open(path)?)
             }
+            Input::Bytes(_, bytes) => Box::new(io::Cursor::new(bytes.clone())),
         };
         let counted = Counting {
             inner: raw,
@@ -113,7 +117,7 @@ pub fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
         .iter()
         .filter_map(|input| match input {
             Input::File(path) => std::fs::metadata(path).ok(),
-            Input::Stdin => None,
+            Input::Stdin | Input::Bytes(..) => None,
         })
         .map(|m| m.len())
         .sum();

@@ -52,7 +52,28 @@ pub fn run(
             ));
         }
     }
-    let inputs = Input::from_args(files);
+    report(Input::from_args(files), json_output, since, until, threads)
+}
+
+/// The triage report of lines already in memory (`records --triage`), on every core.
+pub fn run_on_bytes(name: &str, lines: Vec<u8>, json_output: bool) -> Result<ExitCode, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    report(
+        vec![Input::Bytes(name.to_owned(), lines)],
+        json_output,
+        None,
+        None,
+        threads,
+    )
+}
+
+fn report(
+    inputs: Vec<Input>,
+    json_output: bool,
+    since: Option<i64>,
+    until: Option<i64>,
+    threads: usize,
+) -> Result<ExitCode, String> {
     let bar = input::progress_bar(&inputs);
     let mut counting = Counting::new(since, until);
     // The number of the next line of each input: blocks arrive in order.

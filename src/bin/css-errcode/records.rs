@@ -1,0 +1,328 @@
+//! `records`: the console's Stream Interruption Records page, from DescribeLiveStreamEventList.
+//!
+//! The library fetches (paging, splitting, pacing, retrying, deduplicating) and reads each
+//! record's cause; this module only asks, prints and chooses the exit code.
+
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use tencent_css_errcode::Lang;
+use tencent_css_errcode::api::{
+    Client, Credentials, DEFAULT_ENDPOINT, EventQuery, Order, StreamMatch,
+};
+use tencent_css_errcode::events::{StreamEventInfo, format_utc_time};
+
+/// How to print the records.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// What the console's page shows, one record a line.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One record a line, as the API gives it: what `css-errcode triage` reads.
+    Jsonl,
+    /// Comma-separated values with a header line.
+    Csv,
+}
+
+/// `records`' options, as the command line gives them.
+pub struct Options {
+    pub domain: Option<String>,
+    pub app: Option<String>,
+    pub stream: Option<String>,
+    pub exact: bool,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub only_successful: bool,
+    pub oldest_first: bool,
+    pub format: Format,
+    pub lang: Lang,
+    pub endpoint: Option<String>,
+    pub triage: bool,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Exit codes: 0; 1 when a window still failed after its retries (what was fetched is
+/// printed, and stderr names the missing windows); 2 on usage errors, missing credentials and
+/// refused credentials.
+pub fn run(options: Options) -> Result<ExitCode, String> {
+    let now = unix_now();
+    let until = options.until.unwrap_or(now);
+    let since = match options.since {
+        Some(since) => since,
+        None => until.checked_sub(86_400).ok_or("--until is too early")?,
+    };
+    let mut query = EventQuery::new(since, until);
+    if let Some(domain) = &options.domain {
+        query = query.domain(domain);
+    }
+    if let Some(app) = &options.app {
+        query = query.app(app);
+    }
+    match (&options.stream, options.exact) {
+        (Some(stream), exact) => {
+            let how = if exact {
+                StreamMatch::Exact
+            } else {
+                StreamMatch::Fuzzy
+            };
+            query = query.stream(stream, how);
+        }
+        (None, true) => return Err("--exact needs --stream".to_owned()),
+        (None, false) => {}
+    }
+    if options.only_successful {
+        query = query.only_successful();
+    }
+    if options.oldest_first {
+        query = query.order(Order::OldestFirst);
+    }
+    query.check(now).map_err(|e| e.to_string())?;
+    let credentials = Credentials::load().map_err(|e| e.to_string())?;
+    let client =
+        Client::new(credentials).endpoint(options.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT));
+    let mut events = client.events(&query).map_err(|e| e.to_string())?;
+
+    let bar = progress_bar();
+    let mut out = Output::new(options.format, options.lang, options.triage);
+    let mut failures = Vec::new();
+    while let Some(item) = events.next() {
+        match item {
+            Ok(record) => out.record(&record)?,
+            Err(error) if error.is_auth_failure() => {
+                if let Some(bar) = &bar {
+                    bar.finish_and_clear();
+                }
+                out.finish()?;
+                return Err(error.to_string());
+            }
+            Err(error) => failures.push(error.to_string()),
+        }
+        if let Some(bar) = &bar {
+            bar.set_message(format!(
+                "{} pages, {} records",
+                events.fetch().requests(),
+                events.fetch().records()
+            ));
+        }
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let triage_input = out.finish()?;
+    if let Some(lines) = triage_input {
+        crate::triage::run_on_bytes("<records>", lines, matches!(options.format, Format::Json))?;
+    }
+    for window in events.fetch().truncated() {
+        eprintln!(
+            "css-errcode: warning: {} to {} holds more than 10,000 records in one second; only 10,000 were fetched",
+            format_utc_time(window.0),
+            format_utc_time(window.1)
+        );
+    }
+    if failures.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for failure in &failures {
+        eprintln!("css-errcode: {failure}");
+    }
+    for window in events.fetch().skipped() {
+        eprintln!(
+            "css-errcode: missing: the records from {} to {} could not be fetched",
+            format_utc_time(window.0),
+            format_utc_time(window.1)
+        );
+    }
+    Ok(ExitCode::from(1))
+}
+
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar.set_message("fetching");
+    Some(bar)
+}
+
+/// Writes records as they come (a JSON array is opened and closed around them).
+struct Output {
+    format: Format,
+    lang: Lang,
+    /// With `--triage`: the records as JSON lines, for triage; nothing is printed.
+    triage: Option<Vec<u8>>,
+    out: io::BufWriter<io::Stdout>,
+    count: u64,
+}
+
+impl Output {
+    fn new(format: Format, lang: Lang, triage: bool) -> Self {
+        Output {
+            format,
+            lang,
+            triage: triage.then(Vec::new),
+            out: io::BufWriter::new(io::stdout()),
+            count: 0,
+        }
+    }
+
+    fn write(&mut self, text: &str) -> Result<(), String> {
+        match self.out.write_all(text.as_bytes()) {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                Err(format!("cannot write output: {e}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn record(&mut self, record: &StreamEventInfo) -> Result<(), String> {
+        if let Some(lines) = &mut self.triage {
+            serde_json::to_writer(&mut *lines, &raw(record)).map_err(|e| e.to_string())?;
+            lines.push(b'\n');
+            return Ok(());
+        }
+        let first = self.count == 0;
+        self.count += 1;
+        let text = match self.format {
+            Format::Table => {
+                let mut text = String::new();
+                if first {
+                    let _ = writeln!(
+                        text,
+                        "{:<24} {:<10} {:<28} {:<20} {:<20} {:>9} {:<16} CAUSE",
+                        "STREAM", "PATH", "DOMAIN", "START", "END", "DURATION", "CLIENT IP"
+                    );
+                }
+                let _ = writeln!(
+                    text,
+                    "{:<24} {:<10} {:<28} {:<20} {:<20} {:>9} {:<16} {}",
+                    record.stream_name,
+                    record.app_name,
+                    record.domain_name,
+                    record.stream_start_time,
+                    record.stream_end_time,
+                    format!("{}s", record.duration().as_secs()),
+                    record.client_ip().unwrap_or("-"),
+                    cause_text(record, self.lang)
+                );
+                text
+            }
+            Format::Json => format!(
+                "{}{:#}",
+                if first { "[\n" } else { ",\n" },
+                with_cause(record, self.lang)
+            ),
+            Format::Jsonl => format!("{}\n", raw(record)),
+            Format::Csv => {
+                let mut text = String::new();
+                if first {
+                    text.push_str("stream,path,domain,start,end,duration_s,client_ip,category,errcode,reason,stop_reason\n");
+                }
+                let cause = record.cause();
+                let i = cause.interruption();
+                let fields = [
+                    record.stream_name.clone(),
+                    record.app_name.clone(),
+                    record.domain_name.clone(),
+                    record.stream_start_time.clone(),
+                    record.stream_end_time.clone(),
+                    record.duration().as_secs().to_string(),
+                    record.client_ip().unwrap_or("").to_owned(),
+                    cause.category().name().to_owned(),
+                    i.map(|i| i.errcode().to_string()).unwrap_or_default(),
+                    i.and_then(|i| i.reason())
+                        .map(|r| r.name().to_owned())
+                        .unwrap_or_default(),
+                    record.stop_reason.clone(),
+                ];
+                let quoted: Vec<String> = fields.iter().map(|f| csv(f)).collect();
+                text.push_str(&quoted.join(","));
+                text.push('\n');
+                text
+            }
+        };
+        self.write(&text)
+    }
+
+    /// Closes the output; with `--triage`, returns the lines for it.
+    fn finish(mut self) -> Result<Option<Vec<u8>>, String> {
+        if self.triage.is_none() {
+            match self.format {
+                Format::Json if self.count == 0 => self.write("[]\n")?,
+                Format::Json => self.write("\n]\n")?,
+                _ => {}
+            }
+            if let Err(e) = self.out.flush() {
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    return Err(format!("cannot write output: {e}"));
+                }
+            }
+        }
+        Ok(self.triage.take())
+    }
+}
+
+/// The record under the API's own field names.
+fn raw(record: &StreamEventInfo) -> Value {
+    json!({
+        "AppName": record.app_name, "DomainName": record.domain_name,
+        "StreamName": record.stream_name, "StreamStartTime": record.stream_start_time,
+        "StreamEndTime": record.stream_end_time, "StopReason": record.stop_reason,
+        "Duration": record.duration, "ClientIp": record.client_ip,
+        "Resolution": record.resolution,
+    })
+}
+
+/// The record and its cause as the library reads it.
+fn with_cause(record: &StreamEventInfo, lang: Lang) -> Value {
+    let cause = record.cause();
+    let i = cause.interruption();
+    let mut value = raw(record);
+    value["cause"] = json!({
+        "category": cause.category().name(),
+        "errcode": i.map(|i| i.errcode()),
+        "sub_errcode": i.map(|i| i.sub_errcode()),
+        "reason": i.and_then(|i| i.reason()).map(|r| r.name()),
+        "message": i.map_or(cause.category().message(lang), |i| i.message(lang)),
+    });
+    value
+}
+
+/// `network 12 (推流链路网络异常(12))`: the category, the reason or errcode, and the text as
+/// the API gave it; with `--lang`, the message in that language instead of the text.
+fn cause_text(record: &StreamEventInfo, lang: Lang) -> String {
+    let cause = record.cause();
+    let code = match cause.interruption() {
+        Some(i) => match i.reason() {
+            Some(reason) => format!("{reason} "),
+            None => format!("{} ", i.errcode()),
+        },
+        None => String::new(),
+    };
+    let message = cause
+        .interruption()
+        .map_or(cause.category().message(lang), |i| i.message(lang));
+    format!(
+        "{} {code}\"{}\" — {message}",
+        cause.category(),
+        record.stop_reason
+    )
+}
+
+/// A CSV field, quoted when it must be.
+fn csv(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}

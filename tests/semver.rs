@@ -50,3 +50,13 @@ fn published_reasons_keep_their_names_and_codes() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn the_all_lists_are_slices() {
+    // A new row, category or language must not change these types: they are slices, not
+    // arrays whose length is part of the type.
+    let reasons: &'static [Reason] = Reason::ALL;
+    let categories: &'static [tencent_css_errcode::Category] = tencent_css_errcode::Category::ALL;
+    let langs: &'static [tencent_css_errcode::Lang] = tencent_css_errcode::Lang::ALL;
+    assert_eq!((reasons.len(), categories.len(), langs.len()), (70, 13, 3));
+}

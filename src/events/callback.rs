@@ -235,6 +235,78 @@ impl StreamEvent {
     }
 }
 
+/// Any callback Tencent POSTs to a receiver: a stream event, which this crate reads whole, or
+/// another kind (recording, snapshot, push error, …) with only what checking its signature
+/// needs, so that a receiver can acknowledge it without keeping it.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::events::Callback;
+/// let body = br#"{"event_type":100,"t":1700000600,"sign":"x","video_url":"https://x"}"#;
+/// let Ok(Callback::Other(other)) = Callback::parse(body) else { panic!() };
+/// assert_eq!((other.event_type, other.t), (100, 1_700_000_600));
+/// assert!(Callback::parse(br#"{"event_type":0}"#).is_err()); // a stream end without its fields
+/// ```
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // stream events are the common case
+pub enum Callback {
+    /// A push start or stream end.
+    Stream(StreamEvent),
+    /// A callback of another `event_type`.
+    Other(OtherCallback),
+}
+
+/// A callback of a kind other than push start and stream end: its type and signature fields.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct OtherCallback {
+    /// `event_type`.
+    pub event_type: i64,
+    /// `t`: when the signature expires, Unix seconds.
+    pub t: i64,
+    /// `sign`.
+    pub sign: Option<String>,
+}
+
+impl Callback {
+    /// Reads a callback body (a leading byte order mark and surrounding white space ignored).
+    /// A body whose integer `event_type` is neither 0 nor 1 is [`Callback::Other`] when its `t`
+    /// is readable; anything else must be a valid [`StreamEvent`].
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::Callback;
+    /// let body = br#"{"event_type":1,"t":9,"stream_id":"s","sequence":"1","event_time":1}"#;
+    /// assert!(matches!(Callback::parse(body), Ok(Callback::Stream(_))));
+    /// ```
+    pub fn parse(bytes: &[u8]) -> Result<Callback, super::LineError> {
+        let invalid = |reason: String| super::LineError::Invalid(reason);
+        let bytes = bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(bytes)
+            .trim_ascii();
+        let raw: RawStreamEvent<'_> =
+            serde_json::from_slice(bytes).map_err(|e| invalid(super::line::clean(&e)))?;
+        match raw.event_type.as_ref().and_then(Lenient::integer) {
+            Some(kind) if kind != 0 && kind != 1 => {
+                let t = required(raw.t, "t")
+                    .and_then(|t| Ok(t.to("t", "Unix seconds")?))
+                    .map_err(|e| invalid(e.to_string()))?;
+                Ok(Callback::Other(OtherCallback {
+                    event_type: i64::try_from(kind)
+                        .map_err(|_| invalid(format!("event_type {kind} is out of range")))?,
+                    t,
+                    sign: raw.sign.map(|s| s.0.into_owned()),
+                }))
+            }
+            _ => Checked::try_from(raw)
+                .map(|checked| Callback::Stream(checked.into_event()))
+                .map_err(|e| invalid(e.to_string())),
+        }
+    }
+}
+
 /// The payload as received, its text borrowed from the body where it can be. Filled by serde,
 /// or by `scan` for the plain lines it reads (always exactly as serde would).
 #[derive(Default, serde::Deserialize)]

@@ -161,6 +161,30 @@ impl Deduper {
         verdict
     }
 
+    /// Whether it remembers `key`, without remembering it: for a receiver that records an
+    /// event only once it is safely stored.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::{DedupeKey, Deduper};
+    /// let mut deduper = Deduper::new();
+    /// let key = DedupeKey::from_u64(42);
+    /// assert!(!deduper.contains(key));
+    /// deduper.check(key, 100);
+    /// assert!(deduper.contains(key));
+    /// ```
+    pub fn contains(&self, key: DedupeKey) -> bool {
+        let key = key.as_u64().max(1);
+        let mut slot = self.home(key);
+        loop {
+            match self.keys[slot] {
+                0 => return false,
+                k if k == key => return true,
+                _ => slot = self.next(slot),
+            }
+        }
+    }
+
     /// How many events it remembers now.
     ///
     /// # Example

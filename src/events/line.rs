@@ -198,7 +198,7 @@ fn mentions(bytes: &[u8], needle: &[u8]) -> bool {
 }
 
 /// serde_json's message without its position inside the one-line document.
-fn clean(error: &serde_json::Error) -> String {
+pub(super) fn clean(error: &serde_json::Error) -> String {
     let text = error.to_string();
     match text.rfind(" at line ") {
         Some(i) if error.column() > 0 => format!("{} (column {})", &text[..i], error.column()),

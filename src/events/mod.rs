@@ -39,7 +39,7 @@ mod scan;
 mod signature;
 mod stop_reason;
 
-pub use callback::{EventError, EventKind, StreamEvent};
+pub use callback::{Callback, EventError, EventKind, OtherCallback, StreamEvent};
 pub use dedupe::{Deduper, Verdict};
 pub use event_list::{
     EventListResponse, StreamEventInfo, TimeError, format_utc_time, parse_utc_time,

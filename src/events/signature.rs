@@ -1,4 +1,4 @@
-use super::StreamEvent;
+use super::{OtherCallback, StreamEvent};
 use crate::digest::{constant_time_eq, md5_hex};
 
 /// Why a callback's signature was refused.
@@ -55,19 +55,36 @@ impl StreamEvent {
     /// assert_eq!(event.verify("k", 1001), Err(SignatureError::Expired { t: 1000, now: 1001 }));
     /// ```
     pub fn verify(&self, key: &str, now_unix: i64) -> Result<(), SignatureError> {
-        let given = match self.sign.as_deref() {
-            Some(given) if !given.is_empty() => given.to_ascii_lowercase(),
-            _ => return Err(SignatureError::Missing),
-        };
-        if !constant_time_eq(given.as_bytes(), sign(key, self.t).as_bytes()) {
-            return Err(SignatureError::Mismatch);
-        }
-        if now_unix > self.t {
-            return Err(SignatureError::Expired {
-                t: self.t,
-                now: now_unix,
-            });
-        }
-        Ok(())
+        check(key, self.t, self.sign.as_deref(), now_unix)
     }
+}
+
+impl OtherCallback {
+    /// Checks the callback's signature, as [`StreamEvent::verify`] does.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::{Callback, sign};
+    /// let body = format!(r#"{{"event_type":100,"t":1000,"sign":"{}"}}"#, sign("k", 1000));
+    /// let Ok(Callback::Other(other)) = Callback::parse(body.as_bytes()) else { panic!() };
+    /// assert_eq!(other.verify("k", 999), Ok(()));
+    /// ```
+    pub fn verify(&self, key: &str, now_unix: i64) -> Result<(), SignatureError> {
+        check(key, self.t, self.sign.as_deref(), now_unix)
+    }
+}
+
+/// `sign` must be `sign(key, t)` (constant time, hex case-insensitive) and `now_unix` not past `t`.
+fn check(key: &str, t: i64, given: Option<&str>, now_unix: i64) -> Result<(), SignatureError> {
+    let given = match given {
+        Some(given) if !given.is_empty() => given.to_ascii_lowercase(),
+        _ => return Err(SignatureError::Missing),
+    };
+    if !constant_time_eq(given.as_bytes(), sign(key, t).as_bytes()) {
+        return Err(SignatureError::Mismatch);
+    }
+    if now_unix > t {
+        return Err(SignatureError::Expired { t, now: now_unix });
+    }
+    Ok(())
 }

@@ -12,6 +12,8 @@ use tencent_css_errcode::{Category, Lang};
 mod explain;
 mod list;
 mod records;
+#[cfg(feature = "serve")]
+mod serve;
 mod triage;
 mod url;
 
@@ -105,6 +107,30 @@ enum Command {
         /// Print the triage report of the records instead of the records.
         #[arg(long)]
         triage: bool,
+    },
+    /// Receive stream callbacks: check, store durably, drop redeliveries, expose metrics.
+    ///
+    /// Needs the `serve` feature. POST callbacks to --path; GET /metrics and /healthz.
+    #[cfg(feature = "serve")]
+    Serve {
+        /// Address to listen on, such as 0.0.0.0:8080 (port 0 picks a free one).
+        #[arg(long)]
+        listen: String,
+        /// Directory for the events-YYYY-MM-DD.jsonl files.
+        #[arg(long, value_name = "DIR")]
+        data_dir: std::path::PathBuf,
+        /// Environment variable that holds the callback key (keys never go on the command line).
+        #[arg(long, value_name = "VAR")]
+        key_env: String,
+        /// Path that takes the callbacks.
+        #[arg(long, default_value = "/callback")]
+        path: String,
+        /// How long after its `t` a callback is still accepted: 90s, 10m, 1h.
+        #[arg(long, value_parser = url::parse_span, default_value = "10m")]
+        max_skew: u64,
+        /// Skip the fsync (acknowledged callbacks may be lost in a crash): to measure its cost.
+        #[arg(long, hide = true)]
+        no_fsync: bool,
     },
     /// Predict the refusals a push URL will meet (exit 1 if any).
     CheckUrl {
@@ -200,6 +226,22 @@ fn main() -> ExitCode {
             lang,
             endpoint,
             triage,
+        }),
+        #[cfg(feature = "serve")]
+        Command::Serve {
+            listen,
+            data_dir,
+            key_env,
+            path,
+            max_skew,
+            no_fsync,
+        } => serve::run(serve::Options {
+            listen,
+            data_dir,
+            key_env,
+            path,
+            max_skew,
+            no_fsync,
         }),
         Command::CheckUrl { url, key_env, now } => url::check(&url, key_env.as_deref(), now),
         Command::SignUrl {

@@ -128,7 +128,10 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    eprintln!("webhook: listening on {bind}");
+    match listener.local_addr() {
+        Ok(address) => eprintln!("webhook: listening on {address}"),
+        Err(_) => eprintln!("webhook: listening on {bind}"),
+    }
     let receiver = Arc::new(Receiver::new(key, Arc::new(|line| println!("{line}"))));
     if let Err(err) = axum::serve(listener, app(receiver)).await {
         eprintln!("webhook: {err}");

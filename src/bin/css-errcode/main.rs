@@ -101,7 +101,7 @@ enum Command {
         /// The language of the cause's message.
         #[arg(long, value_parser = parse_lang, default_value = "en")]
         lang: Lang,
-        /// The API endpoint (the international site: https://live.intl.tencentcloudapi.com).
+        /// The API endpoint (for the international site: `https://live.intl.tencentcloudapi.com`).
         #[arg(long, value_name = "URL")]
         endpoint: Option<String>,
         /// Print the triage report of the records instead of the records.

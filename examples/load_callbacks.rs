@@ -19,7 +19,9 @@ use tencent_css_errcode::events::sign;
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let url = args.next().unwrap_or_else(|| "http://127.0.0.1:8080/callback".to_owned());
+    let url = args
+        .next()
+        .unwrap_or_else(|| "http://127.0.0.1:8080/callback".to_owned());
     assert!(
         url.starts_with("http://127.") || url.starts_with("http://localhost"),
         "load only a receiver on this machine: {url}"
@@ -28,7 +30,10 @@ async fn main() {
     let count: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(30);
     let key = std::env::var("CALLBACK_KEY").expect("set CALLBACK_KEY to the receiver's key");
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let t = now + 600;
     let signature = sign(&key, t);
     // A run id keeps sequences unique across runs against the same data directory.

@@ -70,68 +70,12 @@ enum Command {
     ///
     /// Credentials come from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and
     /// TENCENTCLOUD_TOKEN), or from ~/.tencentcloud/credentials; never from the command line.
-    Records {
-        /// Only this push domain.
-        #[arg(long)]
-        domain: Option<String>,
-        /// Only this AppName (the console's "path").
-        #[arg(long)]
-        app: Option<String>,
-        /// Only streams whose name contains this (exactly this, with --exact).
-        #[arg(long)]
-        stream: Option<String>,
-        /// Match --stream exactly.
-        #[arg(long)]
-        exact: bool,
-        /// From this time (Unix seconds or 2024-01-31T00:00:00Z; default: 24 hours before --until).
-        #[arg(long, value_parser = triage::parse_time)]
-        since: Option<i64>,
-        /// Until this time (default: now).
-        #[arg(long, value_parser = triage::parse_time)]
-        until: Option<i64>,
-        /// Only pushes that started successfully.
-        #[arg(long)]
-        only_successful: bool,
-        /// Earliest first (default: latest first).
-        #[arg(long)]
-        oldest_first: bool,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = records::Format::Table)]
-        format: records::Format,
-        /// The language of the cause's message.
-        #[arg(long, value_parser = parse_lang, default_value = "en")]
-        lang: Lang,
-        /// The API endpoint (for the international site: `https://live.intl.tencentcloudapi.com`).
-        #[arg(long, value_name = "URL")]
-        endpoint: Option<String>,
-        /// Print the triage report of the records instead of the records.
-        #[arg(long)]
-        triage: bool,
-    },
+    Records(records::Options),
     /// Receive stream callbacks: check, store durably, drop redeliveries, expose metrics.
     ///
     /// Needs the `serve` feature. POST callbacks to --path; GET /metrics and /healthz.
     #[cfg(feature = "serve")]
-    Serve {
-        /// Address to listen on, such as 0.0.0.0:8080 (port 0 picks a free one).
-        #[arg(long)]
-        listen: String,
-        /// Directory for the events-YYYY-MM-DD.jsonl files.
-        #[arg(long, value_name = "DIR")]
-        data_dir: std::path::PathBuf,
-        /// Environment variable that holds the callback key (keys never go on the command line).
-        #[arg(long, value_name = "VAR")]
-        key_env: String,
-        /// Path that takes the callbacks.
-        #[arg(long, default_value = "/callback")]
-        path: String,
-        /// How long after its `t` a callback is still accepted: 90s, 10m, 1h.
-        #[arg(long, value_parser = url::parse_span, default_value = "10m")]
-        max_skew: u64,
-        /// Skip the fsync (acknowledged callbacks may be lost in a crash): to measure its cost.
-        #[arg(long, hide = true)]
-        no_fsync: bool,
-    },
+    Serve(serve::Options),
     /// Predict the refusals a push URL will meet (exit 1 if any).
     CheckUrl {
         /// The push URL (rtmp://, webrtc:// or srt://).
@@ -200,49 +144,9 @@ fn main() -> ExitCode {
             );
             triage::run(&files, json, since, until, threads)
         }
-        Command::Records {
-            domain,
-            app,
-            stream,
-            exact,
-            since,
-            until,
-            only_successful,
-            oldest_first,
-            format,
-            lang,
-            endpoint,
-            triage,
-        } => records::run(records::Options {
-            domain,
-            app,
-            stream,
-            exact,
-            since,
-            until,
-            only_successful,
-            oldest_first,
-            format,
-            lang,
-            endpoint,
-            triage,
-        }),
+        Command::Records(options) => records::run(options),
         #[cfg(feature = "serve")]
-        Command::Serve {
-            listen,
-            data_dir,
-            key_env,
-            path,
-            max_skew,
-            no_fsync,
-        } => serve::run(serve::Options {
-            listen,
-            data_dir,
-            key_env,
-            path,
-            max_skew,
-            no_fsync,
-        }),
+        Command::Serve(options) => serve::run(options),
         Command::CheckUrl { url, key_env, now } => url::check(&url, key_env.as_deref(), now),
         Command::SignUrl {
             url,

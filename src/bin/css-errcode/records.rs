@@ -28,19 +28,44 @@ pub enum Format {
     Csv,
 }
 
-/// `records`' options, as the command line gives them.
+/// `records`' options.
+#[derive(clap::Args)]
 pub struct Options {
+    /// Only this push domain.
+    #[arg(long)]
     pub domain: Option<String>,
+    /// Only this AppName (the console's "path").
+    #[arg(long)]
     pub app: Option<String>,
+    /// Only streams whose name contains this (exactly this, with --exact).
+    #[arg(long)]
     pub stream: Option<String>,
+    /// Match --stream exactly.
+    #[arg(long)]
     pub exact: bool,
+    /// From this time (Unix seconds or 2024-01-31T00:00:00Z; default: 24 hours before --until).
+    #[arg(long, value_parser = crate::triage::parse_time)]
     pub since: Option<i64>,
+    /// Until this time (default: now).
+    #[arg(long, value_parser = crate::triage::parse_time)]
     pub until: Option<i64>,
+    /// Only pushes that started successfully.
+    #[arg(long)]
     pub only_successful: bool,
+    /// Earliest first (default: latest first).
+    #[arg(long)]
     pub oldest_first: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// The language of the cause's message.
+    #[arg(long, value_parser = crate::parse_lang, default_value = "en")]
     pub lang: Lang,
+    /// The API endpoint (for the international site: `https://live.intl.tencentcloudapi.com`).
+    #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// Print the triage report of the records instead of the records.
+    #[arg(long)]
     pub triage: bool,
 }
 

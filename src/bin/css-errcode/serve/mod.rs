@@ -7,7 +7,6 @@ mod metrics;
 mod store;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,13 +26,26 @@ use store::{Store, Stored};
 /// Callback bodies are a few hundred bytes; anything larger than this is not one.
 const BODY_LIMIT: usize = 64 * 1024;
 
-/// `serve`'s options, as the command line gives them.
+/// `serve`'s options.
+#[derive(clap::Args)]
 pub struct Options {
+    /// Address to listen on, such as 0.0.0.0:8080 (port 0 picks a free one).
+    #[arg(long)]
     pub listen: String,
-    pub data_dir: PathBuf,
+    /// Directory for the events-YYYY-MM-DD.jsonl files.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: std::path::PathBuf,
+    /// Environment variable that holds the callback key (keys never go on the command line).
+    #[arg(long, value_name = "VAR")]
     pub key_env: String,
+    /// Path that takes the callbacks.
+    #[arg(long, default_value = "/callback")]
     pub path: String,
+    /// How long after its `t` a callback is still accepted: 90s, 10m, 1h.
+    #[arg(long, value_parser = crate::url::parse_span, default_value = "10m")]
     pub max_skew: u64,
+    /// Skip the fsync (acknowledged callbacks may be lost in a crash): to measure its cost.
+    #[arg(long, hide = true)]
     pub no_fsync: bool,
 }
 

@@ -557,7 +557,7 @@ fn sign_url_refuses_an_expiry_beyond_a_txtime() {
 
 /// The block size of triage's reader (src/bin/css-errcode/triage/pipeline.rs): the tests below
 /// place lines across its boundaries.
-const BLOCK: usize = 2 << 20;
+const BLOCK: usize = 5 << 18;
 
 /// A log of `BLOCK * 2.5` bytes: stream ends, every tenth delivered twice, and two chosen lines
 /// placed at the first block boundary: a malformed line that straddles it, then a redelivery of

@@ -78,7 +78,8 @@ fn report(
     let mut counting = Counting::new(since, until);
     // The number of the next line of each input: blocks arrive in order.
     let mut next_line = vec![1u64; inputs.len()];
-    pipeline::run(&inputs, threads, bar.as_ref(), |step| match step {
+    let wanted = counting.wanted.clone();
+    pipeline::run(&inputs, threads, bar.as_ref(), &wanted, |step| match step {
         Step::Block(index, parsed) => {
             counting.block(&inputs[index].name(), next_line[index], parsed);
             next_line[index] += parsed.lines;

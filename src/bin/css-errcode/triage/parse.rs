@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tencent_css_errcode::events::{
     Block, DEFAULT_LINE_LIMIT, DedupeKey, EventKind, Record, RecordLine,
@@ -74,12 +75,29 @@ impl Hasher for IdentityHasher {
     }
 }
 
+/// Which names the tally can still use: once a top-list counter tracks as many keys as it
+/// may, a key new to it is only counted as untracked, so its name is not worth copying.
+/// (Counters never shrink, so a `false` stays `false`.)
+pub struct Wanted {
+    pub apps: AtomicBool,
+    pub streams: AtomicBool,
+}
+
+impl Default for Wanted {
+    fn default() -> Self {
+        Wanted {
+            apps: AtomicBool::new(true),
+            streams: AtomicBool::new(true),
+        }
+    }
+}
+
 /// Whether a stream end counts as a failure (and so in the top lists).
 pub fn is_failure(category: Category) -> bool {
     !category.is_intentional()
 }
 
-pub fn parse_block(block: &Block) -> Parsed {
+pub fn parse_block(block: &Block, wanted: &Wanted) -> Parsed {
     let mut parsed = Parsed {
         items: Vec::new(),
         lines: 0,
@@ -90,11 +108,11 @@ pub fn parse_block(block: &Block) -> Parsed {
         let number = index as u64;
         match line.and_then(RecordLine::parse) {
             Ok(None) => {}
-            Ok(Some(RecordLine::Callback(record))) => add(&mut parsed, &record),
+            Ok(Some(RecordLine::Callback(record))) => add(&mut parsed, &record, wanted),
             Ok(Some(RecordLine::Page(page))) => {
                 for info in page.events() {
                     match info.record() {
-                        Ok(record) => add(&mut parsed, &record),
+                        Ok(record) => add(&mut parsed, &record, wanted),
                         Err(e) => parsed.items.push(Item::Malformed {
                             line: number,
                             reason: format!("StreamEndTime {e}"),
@@ -119,7 +137,7 @@ pub fn parse_block(block: &Block) -> Parsed {
     parsed
 }
 
-fn add(parsed: &mut Parsed, record: &Record<'_>) {
+fn add(parsed: &mut Parsed, record: &Record<'_>, wanted: &Wanted) {
     let category = record
         .cause
         .as_ref()
@@ -135,14 +153,18 @@ fn add(parsed: &mut Parsed, record: &Record<'_>) {
     if record.kind == EventKind::StreamEnd && is_failure(category) {
         app = name_hash(&[&record.domain, &record.app]);
         stream = name_hash(&[&record.domain, &record.app, &record.stream]);
-        parsed
-            .names
-            .entry(app)
-            .or_insert_with(|| format!("{}/{}", record.domain, record.app));
-        parsed
-            .names
-            .entry(stream)
-            .or_insert_with(|| format!("{}/{}/{}", record.domain, record.app, record.stream));
+        if wanted.apps.load(Ordering::Relaxed) {
+            parsed
+                .names
+                .entry(app)
+                .or_insert_with(|| format!("{}/{}", record.domain, record.app));
+        }
+        if wanted.streams.load(Ordering::Relaxed) {
+            parsed
+                .names
+                .entry(stream)
+                .or_insert_with(|| format!("{}/{}/{}", record.domain, record.app, record.stream));
+        }
     }
     parsed.items.push(Item::Event(Summary {
         key: record.key,

@@ -13,11 +13,11 @@ use std::thread;
 use tencent_css_errcode::events::{Block, BlockReader, DEFAULT_LINE_LIMIT};
 
 use super::input::Input;
-use super::parse::{Parsed, parse_block};
+use super::parse::{Parsed, Wanted, parse_block};
 
 /// Bytes per block: large enough that handing a block to a worker costs nothing next to
 /// parsing it, small enough that a few of them in flight stay a few MiB.
-const BLOCK_SIZE: usize = 2 << 20;
+const BLOCK_SIZE: usize = 5 << 18;
 
 /// What the caller receives, in input order.
 pub enum Step<'a> {
@@ -60,10 +60,11 @@ pub fn run(
     inputs: &[Input],
     threads: usize,
     bar: Option<&indicatif::ProgressBar>,
+    wanted: &Wanted,
     mut apply: impl FnMut(Step<'_>),
 ) {
     let threads = threads.max(1);
-    let in_flight = 2 * threads + 2;
+    let in_flight = threads + 2;
     let (token_tx, token_rx) = sync_channel::<()>(in_flight);
     for _ in 0..in_flight {
         token_tx.send(()).expect("the receiver is alive");
@@ -81,7 +82,7 @@ pub fn run(
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
             let spent_tx = spent_tx.clone();
-            scope.spawn(move || work(&work_rx, &done_tx, &spent_tx));
+            scope.spawn(move || work(&work_rx, &done_tx, &spent_tx, wanted));
         }
         drop(spent_tx);
         drop(done_tx);
@@ -157,6 +158,7 @@ fn work(
     work: &Mutex<Receiver<Work>>,
     done: &std::sync::mpsc::Sender<Done>,
     spent: &std::sync::mpsc::Sender<Block>,
+    wanted: &Wanted,
 ) {
     loop {
         let next = match work.lock() {
@@ -166,7 +168,7 @@ fn work(
         let Ok(Work::Block { seq, input, block }) = next else {
             return;
         };
-        let parsed = parse_block(&block);
+        let parsed = parse_block(&block, wanted);
         let _ = spent.send(block);
         if done.send(Done::Parsed { seq, input, parsed }).is_err() {
             return;

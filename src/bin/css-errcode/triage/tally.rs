@@ -8,7 +8,10 @@ use std::hash::Hasher;
 use tencent_css_errcode::Category;
 use tencent_css_errcode::events::{Deduper, EventKind};
 
-use super::parse::{IdentityHasher, Item, Parsed, ReasonKey, Summary, is_failure};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::parse::{IdentityHasher, Item, Parsed, ReasonKey, Summary, Wanted, is_failure};
 
 /// Distinct domains/apps and streams counted exactly; later new keys are counted as untracked.
 const MAX_TRACKED: usize = 100_000;
@@ -58,7 +61,9 @@ pub struct Counter {
 }
 
 impl Counter {
-    fn add(&mut self, hash: u64, names: &ByHash<String>) {
+    /// Counts one failure of the key `hash`; false once the counter is full (it tracks no new
+    /// key any more).
+    fn add(&mut self, hash: u64, names: &ByHash<String>) -> bool {
         if let Some((_, count)) = self.counts.get_mut(&hash) {
             *count += 1;
         } else if self.counts.len() < MAX_TRACKED {
@@ -67,6 +72,7 @@ impl Counter {
         } else {
             self.untracked += 1;
         }
+        self.counts.len() < MAX_TRACKED
     }
 
     pub fn top(&self, n: usize) -> Vec<(&str, u64)> {
@@ -92,11 +98,14 @@ pub struct Counting {
     other_reasons: u64,
     since: Option<i64>,
     until: Option<i64>,
+    /// Shared with the parsing threads: which names are still worth copying.
+    pub wanted: Arc<Wanted>,
 }
 
 impl Counting {
     pub fn new(since: Option<i64>, until: Option<i64>) -> Self {
         Counting {
+            wanted: Arc::default(),
             tally: Tally::default(),
             deduper: Deduper::new(),
             by_reason: HashMap::default(),
@@ -172,8 +181,12 @@ impl Counting {
         }
         if is_failure(event.category) {
             tally.failures += 1;
-            tally.by_app.add(event.app, names);
-            tally.by_stream.add(event.stream, names);
+            if !tally.by_app.add(event.app, names) {
+                self.wanted.apps.store(false, Ordering::Relaxed);
+            }
+            if !tally.by_stream.add(event.stream, names) {
+                self.wanted.streams.store(false, Ordering::Relaxed);
+            }
         }
     }
 

@@ -6,7 +6,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tencent_css_errcode::{Interruption, Reason};
+use tencent_css_errcode::{Basis, Interruption};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
@@ -115,7 +115,8 @@ impl Metrics {
 
     pub fn stream_end(&self, interruption: Interruption) {
         let errcode = interruption.errcode();
-        let listed = Reason::ALL.iter().any(|r| r.errcode() == errcode);
+        // An errcode with no listed row would make a label per number a sender invents.
+        let listed = interruption.basis() != Basis::NoListedRow;
         self.stream_ends
             .get_or_create(&StreamEnd {
                 category: interruption.category().name().to_owned(),

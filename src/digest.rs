@@ -4,13 +4,18 @@ use md5::{Digest, Md5};
 
 /// Lowercase hex MD5 of the concatenated parts.
 pub(crate) fn md5_hex(parts: &[&[u8]]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut digest = Md5::new();
     for part in parts {
         digest.update(part);
     }
-    let mut out = String::with_capacity(32);
-    for b in digest.finalize() {
+    hex(&digest.finalize())
+}
+
+/// Lowercase hex, as CSS and the cloud API write digests.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         out.push(DIGITS[usize::from(b >> 4)] as char);
         out.push(DIGITS[usize::from(b & 0xf)] as char);
     }

@@ -24,6 +24,7 @@
 //! - `push-url`: the `push_url` module: parse, sign and preflight push URLs.
 //! - `api`: the `api` module: DescribeLiveStreamEventList, TC3-signed, paged and retried.
 //! - `cli`: the `css-errcode` binary.
+//! - `serve`: its `serve` command, a callback receiver.
 //!
 //! The README has the command-line tool, the category table and the stability promises.
 #![cfg_attr(not(feature = "std"), no_std)]

@@ -60,6 +60,12 @@ fn temp_dir() -> PathBuf {
     dir
 }
 
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
 fn snapshot(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
@@ -225,14 +231,11 @@ fn triage_event_list_file() {
 fn triage_gz_stdin_and_several_files() {
     let dir = temp_dir();
     let gz = dir.join("callbacks.jsonl.gz");
-    let mut encoder = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::default(),
-    );
-    encoder
-        .write_all(&std::fs::read(fixture("callbacks.jsonl")).unwrap())
-        .unwrap();
-    encoder.finish().unwrap();
+    std::fs::write(
+        &gz,
+        gzip(&std::fs::read(fixture("callbacks.jsonl")).unwrap()),
+    )
+    .unwrap();
     let output = run(&["triage", "--json", gz.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(1));
     check_callback_counts(&json_of(&output));
@@ -363,9 +366,7 @@ fn triage_bom_gzip_on_stdin_and_api_errors() {
     let mut input = b"\xEF\xBB\xBF".to_vec();
     input.extend_from_slice(end_line("1", 10, 12).as_bytes());
     input.extend_from_slice(b"\n{\"Response\":{\"Error\":{\"Code\":\"AuthFailure.SignatureFailure\",\"Message\":\"bad\"},\"RequestId\":\"r-1\"}}\n");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&input).unwrap();
-    let gz = gz.finish().unwrap();
+    let gz = gzip(&input);
     for bytes in [&input, &gz] {
         let output = run_with_stdin(&["triage", "--json"], bytes);
         assert_eq!(
@@ -393,9 +394,7 @@ fn triage_reports_what_it_read_when_an_input_fails() {
     let good = fixture("callbacks.jsonl");
     let missing = dir.join("missing.jsonl");
     let truncated = dir.join("cut.jsonl.gz");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&std::fs::read(&good).unwrap()).unwrap();
-    let gz = gz.finish().unwrap();
+    let gz = gzip(&std::fs::read(&good).unwrap());
     std::fs::write(&truncated, &gz[..gz.len() / 2]).unwrap();
     for bad in [&missing, &dir, &truncated] {
         let output = run(&[

@@ -307,9 +307,10 @@ impl Callback {
     }
 }
 
-/// The payload as received, its text borrowed from the body where it can be. Filled by serde,
-/// or by `scan` for the plain lines it reads (always exactly as serde would).
-#[derive(Default, serde::Deserialize)]
+/// The payload as received, its text borrowed from the body where it can be, as serde reads
+/// it. (`scan` reads the plain lines straight into a `Checked`, exactly as this and
+/// `Checked::try_from` would.)
+#[derive(serde::Deserialize)]
 pub(super) struct RawStreamEvent<'a> {
     #[serde(borrow)]
     pub(super) event_type: Option<Lenient<'a>>,
@@ -380,26 +381,26 @@ fn optional<T: TryFrom<i128>>(
 /// A callback checked field by field, its text still borrowed: what both [`StreamEvent`] (which
 /// copies it) and [`Record`] (which borrows it) are made from, so they accept the same bodies.
 pub(crate) struct Checked<'a> {
-    kind: EventKind,
-    t: i64,
-    sign: Option<Cow<'a, str>>,
-    appid: Option<u64>,
-    app: Option<Cow<'a, str>>,
-    appname: Option<Cow<'a, str>>,
-    stream_id: Cow<'a, str>,
-    channel_id: Option<Cow<'a, str>>,
-    event_time: i64,
-    sequence: Cow<'a, str>,
-    node: Option<Cow<'a, str>>,
-    user_ip: Option<Cow<'a, str>>,
-    stream_param: Option<Cow<'a, str>>,
-    push_duration_ms: Option<u64>,
-    errcode: Option<u32>,
-    errmsg: Option<Cow<'a, str>>,
-    set_id: Option<u32>,
-    width: Option<u32>,
-    height: Option<u32>,
-    idc_id: Option<u64>,
+    pub(super) kind: EventKind,
+    pub(super) t: i64,
+    pub(super) sign: Option<Cow<'a, str>>,
+    pub(super) appid: Option<u64>,
+    pub(super) app: Option<Cow<'a, str>>,
+    pub(super) appname: Option<Cow<'a, str>>,
+    pub(super) stream_id: Cow<'a, str>,
+    pub(super) channel_id: Option<Cow<'a, str>>,
+    pub(super) event_time: i64,
+    pub(super) sequence: Cow<'a, str>,
+    pub(super) node: Option<Cow<'a, str>>,
+    pub(super) user_ip: Option<Cow<'a, str>>,
+    pub(super) stream_param: Option<Cow<'a, str>>,
+    pub(super) push_duration_ms: Option<u64>,
+    pub(super) errcode: Option<u32>,
+    pub(super) errmsg: Option<Cow<'a, str>>,
+    pub(super) set_id: Option<u32>,
+    pub(super) width: Option<u32>,
+    pub(super) height: Option<u32>,
+    pub(super) idc_id: Option<u64>,
 }
 
 impl<'a> TryFrom<RawStreamEvent<'a>> for Checked<'a> {

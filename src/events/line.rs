@@ -161,7 +161,7 @@ fn classify<'a, T>(
     }
     // The plain lines that make up nearly every log are read by `scan`; anything it does not
     // read, or that fails a check (for the error's wording and position), goes to serde.
-    if let Some(Ok(event)) = scan::scan(bytes).map(Checked::try_from) {
+    if let Some(event) = scan::scan(bytes) {
         return Ok(Some(Classified::Callback(callback(event))));
     }
     match serde_json::from_slice::<Checked<'_>>(bytes) {

@@ -82,7 +82,10 @@ impl Input {
                 flate2::bufread::MultiGzDecoder::new(buffered),
             ))
         } else {
-            Box::new(buffered)
+            // The block reader reads in large pieces: after the bytes already buffered, read
+            // straight from the source, not through the buffer (a copy of everything).
+            let head = buffered.buffer().to_vec();
+            Box::new(io::Cursor::new(head).chain(buffered.into_inner()))
         })
     }
 }

@@ -50,7 +50,9 @@ pub enum Item {
 }
 
 /// A parsed block: its items in line order, how many lines it had, and the text of the
-/// app and stream keys of its failures.
+/// app and stream keys of its failures. Reused from block to block, so that its memory is
+/// allocated once rather than per block.
+#[derive(Default)]
 pub struct Parsed {
     pub items: Vec<Item>,
     pub lines: u64,
@@ -97,22 +99,21 @@ pub fn is_failure(category: Category) -> bool {
     !category.is_intentional()
 }
 
-pub fn parse_block(block: &Block, wanted: &Wanted) -> Parsed {
-    let mut parsed = Parsed {
-        items: Vec::new(),
-        lines: 0,
-        names: HashMap::default(),
-    };
+/// Parses `block` into `parsed`, replacing what it held.
+pub fn parse_block(block: &Block, wanted: &Wanted, parsed: &mut Parsed) {
+    parsed.items.clear();
+    parsed.lines = 0;
+    parsed.names.clear();
     for (index, line) in block.lines(DEFAULT_LINE_LIMIT).enumerate() {
         parsed.lines += 1;
         let number = index as u64;
         match line.and_then(RecordLine::parse) {
             Ok(None) => {}
-            Ok(Some(RecordLine::Callback(record))) => add(&mut parsed, &record, wanted),
+            Ok(Some(RecordLine::Callback(record))) => add(parsed, &record, wanted),
             Ok(Some(RecordLine::Page(page))) => {
                 for info in page.events() {
                     match info.record() {
-                        Ok(record) => add(&mut parsed, &record, wanted),
+                        Ok(record) => add(parsed, &record, wanted),
                         Err(e) => parsed.items.push(Item::Malformed {
                             line: number,
                             reason: format!("StreamEndTime {e}"),
@@ -134,7 +135,6 @@ pub fn parse_block(block: &Block, wanted: &Wanted) -> Parsed {
             }),
         }
     }
-    parsed
 }
 
 fn add(parsed: &mut Parsed, record: &Record<'_>, wanted: &Wanted) {

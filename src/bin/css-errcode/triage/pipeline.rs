@@ -72,8 +72,11 @@ pub fn run(
     let (work_tx, work_rx) = sync_channel::<Work>(in_flight);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = channel::<Done>();
-    // Parsed blocks go back to the reader, which fills them again.
+    // Parsed blocks go back to the reader, which fills them again; counted results go back to
+    // the workers, which fill them again.
     let (spent_tx, spent_rx) = channel::<Block>();
+    let (counted_tx, counted_rx) = channel::<Parsed>();
+    let counted_rx = Mutex::new(counted_rx);
 
     thread::scope(|scope| {
         let reader_done = done_tx.clone();
@@ -82,11 +85,12 @@ pub fn run(
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
             let spent_tx = spent_tx.clone();
-            scope.spawn(move || work(&work_rx, &done_tx, &spent_tx, wanted));
+            let counted_rx = &counted_rx;
+            scope.spawn(move || work(&work_rx, &done_tx, &spent_tx, counted_rx, wanted));
         }
         drop(spent_tx);
         drop(done_tx);
-        in_order(&done_rx, &token_tx, &mut apply);
+        in_order(&done_rx, &token_tx, &counted_tx, &mut apply);
     });
 }
 
@@ -158,6 +162,7 @@ fn work(
     work: &Mutex<Receiver<Work>>,
     done: &std::sync::mpsc::Sender<Done>,
     spent: &std::sync::mpsc::Sender<Block>,
+    counted: &Mutex<Receiver<Parsed>>,
     wanted: &Wanted,
 ) {
     loop {
@@ -168,7 +173,12 @@ fn work(
         let Ok(Work::Block { seq, input, block }) = next else {
             return;
         };
-        let parsed = parse_block(&block, wanted);
+        let mut parsed = counted
+            .lock()
+            .ok()
+            .and_then(|counted| counted.try_recv().ok())
+            .unwrap_or_default();
+        parse_block(&block, wanted, &mut parsed);
         let _ = spent.send(block);
         if done.send(Done::Parsed { seq, input, parsed }).is_err() {
             return;
@@ -177,7 +187,12 @@ fn work(
 }
 
 /// Hands the results to `apply` in sequence order, returning a token for each.
-fn in_order(done: &Receiver<Done>, tokens: &SyncSender<()>, apply: &mut impl FnMut(Step<'_>)) {
+fn in_order(
+    done: &Receiver<Done>,
+    tokens: &SyncSender<()>,
+    counted: &std::sync::mpsc::Sender<Parsed>,
+    apply: &mut impl FnMut(Step<'_>),
+) {
     let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0;
     for result in done {
@@ -187,6 +202,7 @@ fn in_order(done: &Receiver<Done>, tokens: &SyncSender<()>, apply: &mut impl FnM
             match result {
                 Done::Parsed { input, parsed, .. } => {
                     apply(Step::Block(input, &parsed));
+                    let _ = counted.send(parsed);
                     // A token stands for a block; failures took one only when read mid-input,
                     // and returning one too many only lets the reader run a block further ahead.
                     let _ = tokens.try_send(());

@@ -17,6 +17,8 @@ use super::parse::{IdentityHasher, Item, Parsed, ReasonKey, Summary, Wanted, is_
 const MAX_TRACKED: usize = 100_000;
 /// Distinct unlisted code pairs (and code-less texts) counted one by one.
 const MAX_UNLISTED: usize = 1_000;
+/// Events whose deduper slots are read ahead together.
+const WARM_BATCH: usize = 256;
 /// Problems (malformed lines, API errors) reported one by one.
 pub const SHOWN_PROBLEMS: usize = 10;
 /// The `by_reason` key of what is past `MAX_UNLISTED`.
@@ -119,9 +121,22 @@ impl Counting {
 
     /// One block's items; `first_line` is the number of the block's first line in `file`.
     pub fn block(&mut self, file: &str, first_line: u64, parsed: &Parsed) {
-        for item in &parsed.items {
+        // The deduper's slots for a batch of events are read ahead together (see
+        // `Deduper::warm`); a batch of slots fits in the cache with room to spare.
+        for batch in parsed.items.chunks(WARM_BATCH) {
+            self.deduper
+                .warm(batch.iter().filter_map(|item| match item {
+                    Item::Event(summary) => Some(summary.key),
+                    _ => None,
+                }));
+            self.batch(file, first_line, batch, &parsed.names);
+        }
+    }
+
+    fn batch(&mut self, file: &str, first_line: u64, items: &[Item], names: &ByHash<String>) {
+        for item in items {
             match item {
-                Item::Event(summary) => self.event(summary, &parsed.names),
+                Item::Event(summary) => self.event(summary, names),
                 Item::Malformed { line, reason } => {
                     self.tally.malformed += 1;
                     keep(

@@ -45,7 +45,7 @@ pub(super) fn scan(bytes: &[u8]) -> Option<Checked<'_>> {
         at += 1;
     } else {
         loop {
-            let (key, next) = key(bytes, at, &mut quotes)?;
+            let (field, next) = key(bytes, at, &mut quotes)?;
             at = whitespace(bytes, next);
             if *bytes.get(at)? != b':' {
                 return None;
@@ -53,7 +53,7 @@ pub(super) fn scan(bytes: &[u8]) -> Option<Checked<'_>> {
             at = whitespace(bytes, at + 1);
             let (value, next) = value(text, at, &mut quotes)?;
             at = whitespace(bytes, next);
-            if let Some(field) = field(key) {
+            if let Some(field) = field {
                 let bit = 1 << field as u32;
                 if seen & bit != 0 {
                     return None;
@@ -262,31 +262,87 @@ enum Field {
     IdcId,
 }
 
-/// A key's field (a `match` on strings compiles to a comparison by length, then bytes).
-fn field(key: &[u8]) -> Option<Field> {
-    Some(match key {
-        b"event_type" => Field::EventType,
-        b"t" => Field::T,
-        b"sign" => Field::Sign,
-        b"appid" => Field::Appid,
-        b"app" => Field::App,
-        b"appname" => Field::Appname,
-        b"stream_id" => Field::StreamId,
-        b"channel_id" => Field::ChannelId,
-        b"event_time" => Field::EventTime,
-        b"sequence" => Field::Sequence,
-        b"node" => Field::Node,
-        b"user_ip" => Field::UserIp,
-        b"stream_param" => Field::StreamParam,
-        b"push_duration" => Field::PushDuration,
-        b"errcode" => Field::Errcode,
-        b"errmsg" => Field::Errmsg,
-        b"set_id" => Field::SetId,
-        b"width" => Field::Width,
-        b"height" => Field::Height,
-        b"idc_id" => Field::IdcId,
-        _ => return None,
-    })
+/// Each field's name in callbacks.
+const FIELDS: [(&[u8], Field); 20] = [
+    (b"event_type", Field::EventType),
+    (b"t", Field::T),
+    (b"sign", Field::Sign),
+    (b"appid", Field::Appid),
+    (b"app", Field::App),
+    (b"appname", Field::Appname),
+    (b"stream_id", Field::StreamId),
+    (b"channel_id", Field::ChannelId),
+    (b"event_time", Field::EventTime),
+    (b"sequence", Field::Sequence),
+    (b"node", Field::Node),
+    (b"user_ip", Field::UserIp),
+    (b"stream_param", Field::StreamParam),
+    (b"push_duration", Field::PushDuration),
+    (b"errcode", Field::Errcode),
+    (b"errmsg", Field::Errmsg),
+    (b"set_id", Field::SetId),
+    (b"width", Field::Width),
+    (b"height", Field::Height),
+    (b"idc_id", Field::IdcId),
+];
+
+/// The longest name, `push_duration`.
+const LONGEST_NAME: usize = 13;
+
+/// A key of at most 16 bytes as one number: its bytes, the first lowest. Keys of different
+/// lengths differ, since a key has no zero byte.
+const fn name(key: &[u8]) -> u128 {
+    let mut value = 0;
+    let mut i = 0;
+    while i < key.len() {
+        value |= (key[i] as u128) << (8 * i);
+        i += 1;
+    }
+    value
+}
+
+/// Where a name's number goes in `TABLE`: a multiplicative hash, with a multiplier chosen so
+/// that no two field names share a slot (which building `TABLE` checks).
+const fn slot(key: u128) -> usize {
+    const MULTIPLIER: u64 = 0x63db_01fc_aa7c_314b;
+    let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(32);
+    (folded.wrapping_mul(MULTIPLIER) >> (64 - 5)) as usize
+}
+
+/// Every field by the slot of its name.
+const TABLE: [(u128, Option<Field>); 32] = {
+    let mut table = [(0u128, None); 32];
+    let mut i = 0;
+    while i < FIELDS.len() {
+        let key = name(FIELDS[i].0);
+        let at = slot(key);
+        assert!(
+            table[at].1.is_none(),
+            "two field names share a slot: choose another multiplier"
+        );
+        table[at] = (key, Some(FIELDS[i].1));
+        i += 1;
+    }
+    table
+};
+
+/// The field named `bytes[start..end]`, if any: one hash, one comparison.
+#[inline(always)]
+fn field(bytes: &[u8], start: usize, end: usize) -> Option<Field> {
+    let len = end.checked_sub(start).filter(|&len| len <= LONGEST_NAME)?;
+    let word = match bytes.get(start..start + 16) {
+        Some(chunk) => u128::from_le_bytes(chunk.try_into().expect("16 bytes")),
+        None => {
+            let mut padded = [0u8; 16];
+            padded[..len].copy_from_slice(bytes.get(start..end)?);
+            u128::from_le_bytes(padded)
+        }
+    };
+    let key = word & ((1u128 << (8 * len)) - 1);
+    match TABLE[slot(key)] {
+        (name, field) if name == key => field,
+        _ => None,
+    }
 }
 
 /// A numeric field's value as `Lenient::integer` reads it: `Some(None)` for `null`. A string
@@ -343,19 +399,20 @@ fn whitespace(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-/// The key whose opening quote is at `at`, as bytes (a field's name is ASCII; any other key is
-/// skipped, and the whole line was checked as UTF-8), and the index after its closing quote.
+/// The field named by the key whose opening quote is at `at` (`None` for a key of no field,
+/// which is skipped; the whole line was checked as UTF-8), and the index after its closing
+/// quote.
 #[inline(always)]
-fn key<'a>(
-    bytes: &'a [u8],
+fn key(
+    bytes: &[u8],
     at: usize,
     quotes: &mut impl Iterator<Item = usize>,
-) -> Option<(&'a [u8], usize)> {
+) -> Option<(Option<Field>, usize)> {
     if quotes.next()? != at {
         return None;
     }
     let end = quotes.next()?;
-    Some((bytes.get(at + 1..end)?, end + 1))
+    Some((field(bytes, at + 1, end), end + 1))
 }
 
 /// The string whose opening quote is at `at`, and the index after its closing quote. With no
@@ -391,8 +448,102 @@ fn value<'a>(
 
 /// An integer as serde_json reads one: `-?(0|[1-9][0-9]*)` with no fraction or exponent, that
 /// fits in `u64` (or `i64` when negative); anything else serde reads as a float, or refuses.
+///
+/// Up to 16 digits (every number of a callback) are found and read eight at a time;
+/// longer ones one digit at a time.
 #[inline(always)]
 fn integer(bytes: &[u8], at: usize) -> Option<(Value<'_>, usize)> {
+    let negative = bytes[at] == b'-';
+    let start = at + usize::from(negative);
+    let first = word_at(bytes, start);
+    let n = digit_run(first);
+    let (magnitude, end) = if n < 8 {
+        (leading_digits(first, n), start + n)
+    } else {
+        let second = word_at(bytes, start + 8);
+        let m = digit_run(second);
+        if m == 8 {
+            return long_integer(bytes, at);
+        }
+        let high = leading_digits(first, 8);
+        (
+            high * 10u64.pow(m as u32) + leading_digits(second, m),
+            start + 8 + m,
+        )
+    };
+    let len = end - start;
+    if len == 0 || (bytes[start] == b'0' && len > 1) {
+        return None;
+    }
+    if matches!(bytes.get(end), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    signed(negative, magnitude).map(|value| (value, end))
+}
+
+/// The eight bytes at `at`, as a little-endian word; spaces stand in past the end.
+#[inline(always)]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 8) {
+        Some(chunk) => u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
+        None => {
+            let rest = bytes.get(at..).unwrap_or_default();
+            let mut last = [b' '; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            u64::from_le_bytes(last)
+        }
+    }
+}
+
+const ZEROS: u64 = u64::from_ne_bytes([b'0'; 8]);
+
+/// How many of the word's bytes, from its first, are ASCII digits (0 to 8).
+///
+/// A byte is a digit when its high nibble is 3, and still is after adding 6 (which carries
+/// `:` to `?` into 4). The word comes from valid UTF-8, which has no byte above 0xF4, so no
+/// addition carries out of a byte.
+#[inline(always)]
+fn digit_run(word: u64) -> usize {
+    const HIGH_NIBBLES: u64 = u64::from_ne_bytes([0xF0; 8]);
+    const THREES: u64 = u64::from_ne_bytes([0x30; 8]);
+    const SIXES: u64 = u64::from_ne_bytes([0x06; 8]);
+    const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
+    let off =
+        ((word & HIGH_NIBBLES) ^ THREES) | ((word.wrapping_add(SIXES) & HIGH_NIBBLES) ^ THREES);
+    // The high bit of each byte of `off` that is not zero.
+    let not_digits = (((off & LOW7).wrapping_add(LOW7)) | off) & !LOW7;
+    not_digits.trailing_zeros() as usize / 8
+}
+
+/// The value of the first `n` bytes of `word`, all digits.
+#[inline(always)]
+fn leading_digits(word: u64, n: usize) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    // Digit values, moved to the top so that the bytes below are leading zeros; the bytes
+    // after the digits (and any borrow into them) are shifted out.
+    let mut v = word.wrapping_sub(ZEROS) << (8 * (8 - n));
+    // Pairs, then fours, then all eight: the first digit is the lowest byte.
+    v = (v.wrapping_mul(10) + (v >> 8)) & 0x00FF_00FF_00FF_00FF;
+    v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (v.wrapping_mul(10_000) + (v >> 32)) & 0xFFFF_FFFF
+}
+
+/// The value with its sign, as serde_json reads it: `-0`, and what overflows `i64`, are
+/// floats there.
+fn signed(negative: bool, magnitude: u64) -> Option<Value<'static>> {
+    if !negative {
+        return Some(Value::Int(i128::from(magnitude)));
+    }
+    if magnitude == 0 || magnitude > i64::MAX as u64 + 1 {
+        return None;
+    }
+    Some(Value::Int(-i128::from(magnitude)))
+}
+
+/// `integer` for more than 16 digits.
+fn long_integer(bytes: &[u8], at: usize) -> Option<(Value<'_>, usize)> {
     let negative = bytes[at] == b'-';
     let digits_start = at + usize::from(negative);
     let mut end = digits_start;
@@ -416,16 +567,7 @@ fn integer(bytes: &[u8], at: usize) -> Option<(Value<'_>, usize)> {
             acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
         })?
     };
-    let value = if negative {
-        // serde_json reads `-0`, and what overflows `i64`, as floats.
-        if magnitude == 0 || magnitude > i64::MAX as u64 + 1 {
-            return None;
-        }
-        -i128::from(magnitude)
-    } else {
-        i128::from(magnitude)
-    };
-    Some((Value::Int(value), end))
+    signed(negative, magnitude).map(|value| (value, end))
 }
 
 #[cfg(test)]
@@ -577,6 +719,82 @@ mod tests {
                 // Read but refused by the shared checks: serde must refuse it too.
                 Some(Err(_)) => prop_assert!(serde.is_err(), "{}", line),
                 None => {}
+            }
+        }
+    }
+
+    #[test]
+    fn every_field_is_found_by_its_name_and_only_by_it() {
+        use super::{FIELDS, field};
+        for (name, expected) in FIELDS {
+            let line = [b"\"", name, b"\":1"].concat();
+            assert_eq!(
+                field(&line, 1, 1 + name.len()).map(|f| f as u32),
+                Some(expected as u32),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+            // At the very end of a line, and followed by more text.
+            assert!(field(name, 0, name.len()).is_some());
+            for other in [&name[..name.len() - 1], &[name, b"x"].concat()[..]] {
+                if !FIELDS.iter().any(|(n, _)| *n == other) {
+                    let padded = [other, b"\":\"long enough to read past\""].concat();
+                    assert!(field(&padded, 0, other.len()).is_none());
+                }
+            }
+        }
+        assert!(field(b"Errcode", 0, 7).is_none());
+        assert!(field(b"", 0, 0).is_none());
+    }
+
+    #[test]
+    fn integers_of_every_length_read_as_serde_reads_them() {
+        let mut texts = vec![
+            "0".to_owned(),
+            "-0".to_owned(),
+            "00".to_owned(),
+            "-".to_owned(),
+            "1.5".to_owned(),
+            "2e3".to_owned(),
+            "18446744073709551615".to_owned(),
+            "18446744073709551616".to_owned(),
+            "-9223372036854775808".to_owned(),
+            "-9223372036854775809".to_owned(),
+            "123456789012345678901".to_owned(),
+        ];
+        for len in 1..=20 {
+            let digits: String = "98765432109876543210".chars().take(len).collect();
+            texts.push(format!("-{digits}"));
+            texts.push(digits.clone());
+            texts.push(digits.replace('9', "1"));
+        }
+        for text in &texts {
+            // The number last on the line (no bytes after it to read past) and in the middle.
+            for line in [
+                format!(
+                    r#"{{"event_type":0,"t":1,"stream_id":"s","sequence":"1","event_time":1,"errcode":1,"idc_id":{text}}}"#
+                ),
+                format!(
+                    r#"{{"idc_id":{text},"event_type":0,"t":1,"stream_id":"s","sequence":"1","event_time":1,"errcode":1}}"#
+                ),
+            ] {
+                let expected: Option<serde_json::Value> = serde_json::from_str(&line)
+                    .ok()
+                    .and_then(|v: serde_json::Value| v.get("idc_id").cloned())
+                    .filter(|v| v.is_i64() || v.is_u64());
+                let at = line.find(r#""idc_id":"#).unwrap() + r#""idc_id":"#.len();
+                let read = super::integer(line.as_bytes(), at);
+                let read = read.map(|(value, _)| match value {
+                    super::Value::Int(v) => v,
+                    _ => unreachable!(),
+                });
+                let expected = expected.map(|v| {
+                    v.as_i64()
+                        .map(i128::from)
+                        .or(v.as_u64().map(i128::from))
+                        .unwrap()
+                });
+                assert_eq!(read, expected, "{line}");
             }
         }
     }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Times `css-errcode triage --json` (one parsing thread, and every core) against DuckDB's
 # read_json and, unless JQ=0, a jq pipeline, on a generated JSON-lines log of callback events
-# (fixed seed), plain and gzip-compressed; checks that the counts agree.
+# (fixed seed), plain and gzip-compressed; checks that the counts agree. The contenders run in
+# turn, round after round, so that a slow phase of a shared machine falls on all alike; the
+# per-round ratios of triage to DuckDB are printed with their median.
 #
 # Usage: scripts/bench-triage.sh [SIZE_BYTES] [SEED]     (default 1000000000 and 42)
 # RUNS=3 runs of each; JQ=0 skips jq (a minute per run); GZ=0 skips the .gz comparison.
@@ -71,21 +73,45 @@ def by_errcode_from_triage(report):
 
 size = os.path.getsize(path)
 results = []
-def measure(label, argv, stdin_path=None):
-    times, rss, out = [], 0.0, b""
-    for _ in range(runs):
-        stdin = open(stdin_path, "rb") if stdin_path else None
-        t, r, out = run(argv, stdin)
-        times.append(t)
-        rss = max(rss, r)
-    median = statistics.median(times)
-    results.append((label, median, rss))
-    print(f"{label}: median {median:.3f} s of {runs} ({', '.join(f'{t:.3f}' for t in times)}), peak RSS {rss:.1f} MiB", flush=True)
-    return median, out
 
-ours1, _ = measure("triage --threads 1", [binary, "triage", "--json", "--threads", "1", path])
-ours, report = measure(f"triage (all {os.cpu_count()} cores)", [binary, "triage", "--json", path])
-duck, duck_out = measure("duckdb read_json", [sys.executable, "-c", DUCK, path])
+def measure_together(contenders):
+    """Runs the contenders in turn, `runs` rounds, so that a slow phase of a shared machine
+    falls on all of them alike; prints each one's median and returns {label: (median, times,
+    output)}."""
+    times = {label: [] for label, _ in contenders}
+    rss = {label: 0.0 for label, _ in contenders}
+    outs = {}
+    for _ in range(runs):
+        for label, argv in contenders:
+            t, r, out = run(argv)
+            times[label].append(t)
+            rss[label] = max(rss[label], r)
+            outs[label] = out
+    done = {}
+    for label, _ in contenders:
+        median = statistics.median(times[label])
+        results.append((label, median, rss[label]))
+        print(f"{label}: median {median:.3f} s of {runs} ({', '.join(f'{t:.3f}' for t in times[label])}), peak RSS {rss[label]:.1f} MiB", flush=True)
+        done[label] = (median, times[label], outs[label])
+    return done
+
+def measure(label, argv):
+    return measure_together([(label, argv)])[label][0::2]
+
+def ratios(ours, theirs):
+    """Per round, ours / theirs (below 1: ours is faster), and their median."""
+    rounds = [a / b for a, b in zip(ours[1], theirs[1])]
+    print(f"  per round: {', '.join(f'{r:.2f}' for r in rounds)}; median {statistics.median(rounds):.2f}")
+
+all_cores = f"triage (all {os.cpu_count()} cores)"
+plain = measure_together([
+    ("triage --threads 1", [binary, "triage", "--json", "--threads", "1", path]),
+    (all_cores, [binary, "triage", "--json", path]),
+    ("duckdb read_json", [sys.executable, "-c", DUCK, path]),
+])
+print("triage (all cores) / duckdb:")
+ratios(plain[all_cores], plain["duckdb read_json"])
+report, duck_out = plain[all_cores][2], plain["duckdb read_json"][2]
 
 ours_counts = by_errcode_from_triage(json.loads(report))
 # DuckDB also counts lines triage refuses as malformed: a negative errcode is valid JSON.
@@ -97,8 +123,13 @@ if ours_counts != duck_counts:
 
 if with_gz:
     gz = path + ".gz"
-    ours_gz, gz_report = measure("triage .gz (all cores)", [binary, "triage", "--json", gz])
-    duck_gz, _ = measure("duckdb read_json .gz", [sys.executable, "-c", DUCK, gz])
+    packed = measure_together([
+        ("triage .gz (all cores)", [binary, "triage", "--json", gz]),
+        ("duckdb read_json .gz", [sys.executable, "-c", DUCK, gz]),
+    ])
+    print("triage .gz / duckdb .gz:")
+    ratios(packed["triage .gz (all cores)"], packed["duckdb read_json .gz"])
+    gz_report = packed["triage .gz (all cores)"][2]
     # The same report but for the file name in the malformed-line list.
     strip = lambda r: {k: v for k, v in json.loads(r).items() if k != "malformed_lines"}
     print("gz report identical to the plain one (file names aside):", strip(gz_report) == strip(report))

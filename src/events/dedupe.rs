@@ -56,10 +56,11 @@ impl Verdict {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Deduper {
-    /// Open addressing with linear probing; 0 marks an empty slot (a key of 0 is stored as 1).
-    keys: Vec<u64>,
-    /// Each slot's event time, as an offset from `base` (see `pack`), for eviction.
-    times: Vec<u32>,
+    /// Open addressing with linear probing. A slot holds a key (two halves, low first; 0 marks
+    /// an empty slot, and a key of 0 is stored as 1) and its event time as an offset from
+    /// `base` (see `pack`), for eviction: 12 bytes together, so that a check reads one place
+    /// in memory, not two.
+    slots: Vec<[u32; 3]>,
     len: usize,
     limit: usize,
     /// The first event time seen: times are stored relative to it.
@@ -109,8 +110,7 @@ impl Deduper {
         // Load factor at most 7/8: linear probing stays short.
         let slots = limit + limit / 7 + 1;
         Deduper {
-            keys: vec![0; slots],
-            times: vec![0; slots],
+            slots: vec![[0; 3]; slots],
             len: 0,
             limit,
             base: None,
@@ -136,7 +136,7 @@ impl Deduper {
         let base = *self.base.get_or_insert(event_time);
         let mut slot = self.home(key);
         loop {
-            match self.keys[slot] {
+            match self.key(slot) {
                 0 => break,
                 k if k == key => {
                     self.repeats += 1;
@@ -145,8 +145,7 @@ impl Deduper {
                 _ => slot = self.next(slot),
             }
         }
-        self.keys[slot] = key;
-        self.times[slot] = pack(event_time, base);
+        self.slots[slot] = entry(key, pack(event_time, base));
         self.len += 1;
         let verdict = match self.forgotten_until {
             Some(until) if event_time <= until => {
@@ -162,10 +161,10 @@ impl Deduper {
     }
 
     /// Reads the table slots where `keys` belong, so that checking them next finds them in the
-    /// CPU's cache. A check waits for its slot to come from memory once the table outgrows
-    /// the cache; warming a batch first lets those reads overlap, which makes checking many
-    /// keys (a block of a log) several times faster. Warming changes nothing the deduper
-    /// remembers, so it is never wrong, only sometimes useless.
+    /// CPU's cache. Once the table outgrows the cache, a check waits for its slot to come from
+    /// memory; warming a batch first lets those reads overlap. On the benchmark machine,
+    /// checks of keys warmed 256 at a time ran about a third faster (`benches/dedupe.rs`).
+    /// Warming changes nothing the deduper remembers.
     ///
     /// # Example
     /// ```
@@ -182,7 +181,7 @@ impl Deduper {
         for key in keys {
             let slot = self.home(key.as_u64().max(1));
             // The reads are independent of one another, so the processor issues them together.
-            seen ^= self.keys[slot] ^ u64::from(self.times[slot]);
+            seen ^= self.key(slot);
         }
         core::hint::black_box(seen);
     }
@@ -203,7 +202,7 @@ impl Deduper {
         let key = key.as_u64().max(1);
         let mut slot = self.home(key);
         loop {
-            match self.keys[slot] {
+            match self.key(slot) {
                 0 => return false,
                 k if k == key => return true,
                 _ => slot = self.next(slot),
@@ -260,16 +259,22 @@ impl Deduper {
     /// assert!(small.memory_bytes() < 16_000);
     /// ```
     pub fn memory_bytes(&self) -> usize {
-        self.keys.len() * (size_of::<u64>() + size_of::<u32>())
+        self.slots.len() * size_of::<[u32; 3]>()
+    }
+
+    /// The key in `slot`, 0 if it is empty.
+    fn key(&self, slot: usize) -> u64 {
+        let [lo, hi, _] = self.slots[slot];
+        u64::from(lo) | u64::from(hi) << 32
     }
 
     fn home(&self, key: u64) -> usize {
         // Multiply-shift onto the table: uniform for a well-mixed key, any table size.
-        ((u128::from(key) * self.keys.len() as u128) >> 64) as usize
+        ((u128::from(key) * self.slots.len() as u128) >> 64) as usize
     }
 
     fn next(&self, slot: usize) -> usize {
-        if slot + 1 == self.keys.len() {
+        if slot + 1 == self.slots.len() {
             0
         } else {
             slot + 1
@@ -280,8 +285,8 @@ impl Deduper {
     fn forget_oldest_quarter(&mut self, base: i64) {
         let threshold = self.quarter_time();
         let mut slot = 0;
-        while slot < self.keys.len() {
-            if self.keys[slot] != 0 && self.times[slot] <= threshold {
+        while slot < self.slots.len() {
+            if self.key(slot) != 0 && self.slots[slot][2] <= threshold {
                 self.remove(slot);
                 // `remove` may have moved a later entry into `slot`: look at it again.
                 continue;
@@ -297,11 +302,10 @@ impl Deduper {
     fn quarter_time(&self) -> u32 {
         const BUCKETS: usize = 4096;
         let stored = || {
-            self.keys
+            self.slots
                 .iter()
-                .zip(&self.times)
-                .filter(|(k, _)| **k != 0)
-                .map(|(_, t)| *t)
+                .filter(|[lo, hi, _]| *lo != 0 || *hi != 0)
+                .map(|[_, _, time]| *time)
         };
         let (min, max) = stored().fold((u32::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
         let width = u64::from(max - min) / BUCKETS as u64 + 1;
@@ -322,11 +326,11 @@ impl Deduper {
 
     /// Backward-shift deletion: keeps every remaining key reachable from its home slot.
     fn remove(&mut self, mut hole: usize) {
-        self.keys[hole] = 0;
+        self.slots[hole] = [0; 3];
         self.len -= 1;
         let mut slot = self.next(hole);
-        while self.keys[slot] != 0 {
-            let home = self.home(self.keys[slot]);
+        while self.key(slot) != 0 {
+            let home = self.home(self.key(slot));
             // The entry may move back into the hole unless its home lies after the hole
             // (cyclically) up to where it stands.
             let stays = if hole <= slot {
@@ -335,14 +339,18 @@ impl Deduper {
                 hole < home || home <= slot
             };
             if !stays {
-                self.keys[hole] = self.keys[slot];
-                self.times[hole] = self.times[slot];
-                self.keys[slot] = 0;
+                self.slots[hole] = self.slots[slot];
+                self.slots[slot] = [0; 3];
                 hole = slot;
             }
             slot = self.next(slot);
         }
     }
+}
+
+/// A slot's content: the key's halves, low first, and the stored time.
+fn entry(key: u64, time: u32) -> [u32; 3] {
+    [key as u32, (key >> 32) as u32, time]
 }
 
 /// An event time as an unsigned offset around `base`, saturating: times within 68 years of the
@@ -389,8 +397,8 @@ mod tests {
             );
         }
         let mut slot = 0;
-        while slot < deduper.keys.len() {
-            if deduper.keys[slot] % 2 == 0 && deduper.keys[slot] != 0 {
+        while slot < deduper.slots.len() {
+            if deduper.key(slot) % 2 == 0 && deduper.key(slot) != 0 {
                 deduper.remove(slot);
                 continue;
             }

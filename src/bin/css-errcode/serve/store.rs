@@ -18,6 +18,10 @@ use tokio::sync::oneshot;
 const DAYS_REMEMBERED: i64 = 2;
 /// Requests one fsync covers at most.
 const BATCH: usize = 4_096;
+/// A batch stops taking appends when none came for this long...
+const GAP: Duration = Duration::from_micros(50);
+/// ...or this long after its first: the most an append waits for others before its fsync.
+const LINGER: Duration = Duration::from_micros(500);
 
 /// What became of an append.
 #[derive(Debug)]
@@ -142,9 +146,19 @@ fn recover(path: &Path, deduper: &mut Deduper) -> io::Result<()> {
 fn write_loop(dir: &Path, fsync: bool, mut deduper: Deduper, receiver: &mpsc::Receiver<Append>) {
     let mut current_day: Option<PathBuf> = None;
     while let Ok(first) = receiver.recv() {
+        let started = Instant::now();
         let mut batch = vec![first];
+        // Requests come in waves (a wave of answers brings a wave of new requests): the batch
+        // takes appends as long as they follow one another closely, so that one fsync covers
+        // the wave rather than a few of it each.
         while batch.len() < BATCH {
-            match receiver.try_recv() {
+            let left = LINGER.saturating_sub(started.elapsed());
+            let next = match receiver.try_recv() {
+                Ok(next) => Ok(next),
+                Err(_) if left.is_zero() => break,
+                Err(_) => receiver.recv_timeout(GAP.min(left)),
+            };
+            match next {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }

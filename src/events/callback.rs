@@ -286,6 +286,11 @@ impl Callback {
             .strip_prefix(b"\xEF\xBB\xBF")
             .unwrap_or(bytes)
             .trim_ascii();
+        // A plain stream event, the common case, is read by the line scanner, exactly as serde
+        // would read it; anything else (another kind, escapes, an error to word) by serde.
+        if let Some(checked) = super::scan::scan(bytes) {
+            return Ok(Callback::Stream(checked.into_event()));
+        }
         let raw: RawStreamEvent<'_> =
             serde_json::from_slice(bytes).map_err(|e| invalid(super::line::clean(&e)))?;
         match raw.event_type.as_ref().and_then(Lenient::integer) {

@@ -714,6 +714,15 @@ mod tests {
         #[test]
         fn scan_reads_what_serde_reads(line in prop_oneof![line(), mostly_valid()]) {
             let (serde, scanned) = both(&line);
+            // A receiver's `Callback::parse` (scanner first) reads every valid event as serde does.
+            if let Ok(event) = &serde {
+                prop_assert_eq!(
+                    crate::events::Callback::parse(line.as_bytes()),
+                    Ok(crate::events::Callback::Stream(event.clone())),
+                    "{}",
+                    line
+                );
+            }
             match scanned {
                 // Read and accepted: serde must accept it with the same values.
                 Some(Ok(scanned)) => prop_assert_eq!(serde, Ok(scanned), "{}", line),

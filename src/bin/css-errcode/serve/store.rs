@@ -150,9 +150,11 @@ fn write_loop(dir: &Path, fsync: bool, mut deduper: Deduper, receiver: &mpsc::Re
         let mut batch = vec![first];
         // Requests come in waves (a wave of answers brings a wave of new requests): the batch
         // takes appends as long as they follow one another closely, so that one fsync covers
-        // the wave rather than a few of it each.
+        // the wave rather than a few of it each. Without fsync there is nothing to share, and
+        // the batch is what has already arrived.
+        let linger = if fsync { LINGER } else { Duration::ZERO };
         while batch.len() < BATCH {
-            let left = LINGER.saturating_sub(started.elapsed());
+            let left = linger.saturating_sub(started.elapsed());
             let next = match receiver.try_recv() {
                 Ok(next) => Ok(next),
                 Err(_) if left.is_zero() => break,

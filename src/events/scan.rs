@@ -206,16 +206,7 @@ impl<'a> Quotes<'a> {
     fn word_quotes(&self, base: usize) -> u64 {
         const QUOTES: u64 = u64::from_ne_bytes([b'"'; 8]);
         const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-        let word = match self.bytes.get(base..base + 8) {
-            Some(chunk) => u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
-            None => {
-                let rest = self.bytes.get(base..).unwrap_or_default();
-                let mut last = [b' '; 8];
-                last[..rest.len()].copy_from_slice(rest);
-                u64::from_le_bytes(last)
-            }
-        };
-        let x = word ^ QUOTES;
+        let x = word_at(self.bytes, base) ^ QUOTES;
         !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
     }
 }

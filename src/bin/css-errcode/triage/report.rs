@@ -34,6 +34,27 @@ impl Tally {
     }
 }
 
+/// A titled table of counts, largest first (ties by name), each with its share of `whole`.
+fn shares<K: AsRef<str> + Ord>(
+    out: &mut String,
+    title: &str,
+    width: usize,
+    counts: &std::collections::BTreeMap<K, u64>,
+    whole: u64,
+) {
+    let _ = writeln!(out, "\n{title}:");
+    let mut rows: Vec<_> = counts.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (name, count) in rows {
+        let _ = writeln!(
+            out,
+            "  {:<width$} {count:>10} {:>6.1}%",
+            name.as_ref(),
+            share(*count, whole)
+        );
+    }
+}
+
 fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
@@ -117,26 +138,8 @@ pub fn text(t: &Tally) -> String {
         share(t.retryable, t.stream_end)
     );
     if t.stream_end > 0 {
-        let _ = writeln!(out, "\nby category:");
-        let mut categories: Vec<_> = t.by_category.iter().collect();
-        categories.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (name, count) in categories {
-            let _ = writeln!(
-                out,
-                "  {name:<16} {count:>10} {:>6.1}%",
-                share(*count, t.stream_end)
-            );
-        }
-        let _ = writeln!(out, "\nby reason:");
-        let mut reasons: Vec<_> = t.by_reason.iter().collect();
-        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        for (name, count) in reasons {
-            let _ = writeln!(
-                out,
-                "  {name:<28} {count:>10} {:>6.1}%",
-                share(*count, t.stream_end)
-            );
-        }
+        shares(&mut out, "by category", 16, &t.by_category, t.stream_end);
+        shares(&mut out, "by reason", 28, &t.by_reason, t.stream_end);
     }
     for (title, counter) in [("domains/apps", &t.by_app), ("streams", &t.by_stream)] {
         let top = counter.top(10);

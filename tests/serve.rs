@@ -158,23 +158,35 @@ fn callback(key: &str, t: i64, event_type: u32, sequence: &str, errcode: Option<
     body.to_string()
 }
 
-/// Every line of the data directory's files.
-fn stored_lines(data: &Path) -> Vec<String> {
+/// The data directory's files, by name.
+fn data_files(data: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(data)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .collect();
     files.sort();
+    files
+}
+
+/// Every line of the data directory's files. While the receiver runs, the day's file ends in
+/// the blank lines it has written ahead; there are none before that.
+fn stored_lines(data: &Path) -> Vec<String> {
     let mut lines = Vec::new();
-    for file in files {
+    for file in data_files(data) {
         let text = std::fs::read_to_string(&file).unwrap();
         assert!(
             text.is_empty() || text.ends_with('\n'),
             "{} ends in a torn line",
             file.display()
         );
-        lines.extend(text.lines().map(str::to_owned));
+        let content = text.trim_end_matches('\n');
+        assert!(
+            !content.contains("\n\n"),
+            "{} has a blank line before its last line",
+            file.display()
+        );
+        lines.extend(content.lines().map(str::to_owned));
     }
     lines
 }
@@ -274,6 +286,13 @@ fn every_status_the_bytes_written_and_the_metrics() {
         serde_json::from_str::<Value>(&pretty).unwrap()
     );
     assert!(!lines[2].contains('\n'));
+    // While the receiver runs, the day's file is written ahead in blank lines...
+    let files = data_files(&data);
+    assert_eq!(files.len(), 1);
+    let written: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let bytes = std::fs::read(&files[0]).unwrap();
+    assert!(bytes.len() > written, "written ahead");
+    assert!(bytes[written..].iter().all(|&b| b == b'\n'));
 
     let (_, text) = server.request("GET", "/metrics", b"");
     assert_eq!(
@@ -324,6 +343,9 @@ fn every_status_the_bytes_written_and_the_metrics() {
         log.contains("rejected a callback") && log.contains("stopped"),
         "{log}"
     );
+    // ...and a stop leaves it holding its lines and nothing else.
+    let expected: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), expected);
     let again = Server::start(&data);
     assert_eq!(
         again.post(&callback(KEY, t + 120, 0, "1001", Some(18))).0,
@@ -363,6 +385,32 @@ fn a_torn_last_line_is_cut_at_start() {
         2,
         "the kept event is known, the new one written"
     );
+    let (code, log) = server.terminate();
+    assert_eq!(code, Some(0));
+    assert!(log.contains("cut a torn last line"), "{log}");
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn a_torn_line_in_the_space_written_ahead_is_cut_at_start() {
+    let data = temp_dir();
+    let t = now() + 600;
+    let kept = callback(KEY, t, 0, "2101", Some(12));
+    let torn = callback(KEY, t, 0, "2102", Some(12));
+    let day = tencent_css_errcode::events::format_utc_time(now());
+    let file = data.join(format!("events-{}.jsonl", &day[..10]));
+    // A kill in the middle of overwriting the blank lines written ahead.
+    let mut bytes = format!("{kept}\n{}", &torn[..torn.len() / 2]).into_bytes();
+    bytes.resize(bytes.len() + 10_000, b'\n');
+    std::fs::write(&file, bytes).unwrap();
+    let server = Server::start(&data);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("{kept}\n"));
+    assert_eq!(
+        server.post(&torn).0,
+        200,
+        "never acknowledged, so written now"
+    );
+    assert_eq!(stored_lines(&data), [kept, torn]);
     let (code, log) = server.terminate();
     assert_eq!(code, Some(0));
     assert!(log.contains("cut a torn last line"), "{log}");
@@ -478,6 +526,11 @@ fn sigkill_mid_load_then_restart_keeps_every_acknowledged_event_once() {
         !acked.is_empty(),
         "some events were acknowledged before the kill"
     );
+    let killed = std::fs::read(&data_files(&data)[0]).unwrap();
+    assert!(
+        killed.ends_with(b"\n\n"),
+        "the kill left the space written ahead"
+    );
 
     // Restart on the same directory; resend everything (the unacknowledged, and the
     // acknowledged again, as Tencent's redeliveries would).
@@ -497,6 +550,11 @@ fn sigkill_mid_load_then_restart_keeps_every_acknowledged_event_once() {
         );
     }
     assert_eq!(stored.len(), 4_000);
-    assert_eq!(server.terminate().0, Some(0));
+    let (code, log) = server.terminate();
+    assert_eq!(code, Some(0));
+    assert!(
+        log.contains("cut what was left after the last line"),
+        "{log}"
+    );
     std::fs::remove_dir_all(data).unwrap();
 }

@@ -101,7 +101,7 @@ async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
     let app = Arc::new(App {
         key,
         max_skew: i64::try_from(options.max_skew).unwrap_or(i64::MAX),
-        store,
+        store: store.clone(),
         metrics: Metrics::new(),
     });
     let router = Router::new()
@@ -132,6 +132,8 @@ async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
     .with_graceful_shutdown(shutdown())
     .await
     .map_err(|e| format!("server: {e}"))?;
+    // Every request is answered: the writer cuts the space it wrote ahead and stops.
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!("stopped: every acknowledged callback is on disk");
     Ok(ExitCode::SUCCESS)
 }

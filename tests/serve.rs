@@ -293,6 +293,16 @@ fn every_status_the_bytes_written_and_the_metrics() {
     let bytes = std::fs::read(&files[0]).unwrap();
     assert!(bytes.len() > written, "written ahead");
     assert!(bytes[written..].iter().all(|&b| b == b'\n'));
+    // ...which triage reads as the directory is, the blank lines skipped.
+    let triage = Command::new(BIN)
+        .args(["triage", "--json"])
+        .arg(&files[0])
+        .output()
+        .unwrap();
+    assert!(triage.status.success(), "{triage:?}");
+    let report: Value = serde_json::from_slice(&triage.stdout).unwrap();
+    assert_eq!(report["events"], 4, "{report}");
+    assert_eq!(report["malformed"], 0, "{report}");
 
     let (_, text) = server.request("GET", "/metrics", b"");
     assert_eq!(

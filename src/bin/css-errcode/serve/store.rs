@@ -303,7 +303,7 @@ fn write_loop(dir: &Path, fsync: bool, mut deduper: Deduper, receiver: &mpsc::Re
             }
         }
         if !batch.is_empty() {
-            store_batch(dir, fsync, &mut deduper, &mut day, batch);
+            store_batch(dir, fsync, &mut deduper, &mut day, batch, unix_now());
         }
         if closed.is_some() {
             break;
@@ -325,8 +325,9 @@ fn store_batch(
     deduper: &mut Deduper,
     day: &mut Option<DayFile>,
     batch: Vec<Append>,
+    now: i64,
 ) {
-    let path = day_file(dir, unix_now());
+    let path = day_file(dir, now);
     if let Some(previous) = day.as_ref().filter(|d| d.path != path) {
         tracing::info!(file = %path.display(), "rotated to a new day's file");
         if let Err(error) = previous.finish() {
@@ -470,6 +471,55 @@ mod tests {
             [LINE, b"\n"].concat().repeat(4)
         );
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    fn append(key: u64, line: &[u8]) -> (Append, oneshot::Receiver<Stored>) {
+        let (reply, answer) = oneshot::channel();
+        let append = Append {
+            key: DedupeKey::from_u64(key),
+            time: 1_700_000_000,
+            line: line.to_vec(),
+            received: Instant::now(),
+            reply,
+        };
+        (append, answer)
+    }
+
+    #[test]
+    fn a_new_day_cuts_the_space_ahead_of_the_last_and_goes_on_in_its_own_file() {
+        let dir = temp_file("rotation", b"").parent().unwrap().to_owned();
+        let (first_day, second_day) = (1_700_000_000, 1_700_000_000 + 86_400);
+        let (mut deduper, mut day) = (Deduper::new(), None);
+        let (one, answer) = append(1, LINE);
+        store_batch(&dir, true, &mut deduper, &mut day, vec![one], first_day);
+        assert!(matches!(answer.blocking_recv(), Ok(Stored::Accepted(_))));
+        let first = day_file(&dir, first_day);
+        assert_eq!(
+            std::fs::metadata(&first).unwrap().len() as usize,
+            LINE.len() + 1 + AHEAD
+        );
+
+        let other = br#"{"event_type":0,"sequence":"2"}"#;
+        let (two, answer) = append(2, other);
+        let (again, duplicate) = append(1, LINE);
+        store_batch(
+            &dir,
+            true,
+            &mut deduper,
+            &mut day,
+            vec![two, again],
+            second_day,
+        );
+        assert!(matches!(answer.blocking_recv(), Ok(Stored::Accepted(_))));
+        assert!(matches!(duplicate.blocking_recv(), Ok(Stored::Duplicate)));
+        assert_eq!(std::fs::read(&first).unwrap(), [LINE, b"\n"].concat());
+        let second = std::fs::read(day_file(&dir, second_day)).unwrap();
+        assert_eq!(
+            &second[..other.len() + 1],
+            &[&other[..], b"\n"].concat()[..]
+        );
+        assert!(second[other.len() + 1..].iter().all(|&b| b == b'\n'));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

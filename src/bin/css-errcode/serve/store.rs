@@ -208,7 +208,10 @@ struct DayFile {
 impl DayFile {
     /// Opens (or creates) the day's file for one batch, so that a data directory that
     /// disappears or turns read-only fails the write; says whether it created it.
-    fn open(path: &Path, known: &mut Option<DayFile>) -> io::Result<(File, bool)> {
+    fn open<'a>(
+        path: &Path,
+        known: &'a mut Option<DayFile>,
+    ) -> io::Result<(File, bool, &'a mut DayFile)> {
         let created = !path.exists();
         let file = OpenOptions::new()
             .read(true)
@@ -221,24 +224,25 @@ impl DayFile {
         let len = metadata.len();
         // Only this writer changes the file's length: another length (or another file, though
         // a new file may get the inode number of a removed one) is read afresh.
-        if known
-            .as_ref()
-            .is_none_or(|day| day.path != path || day.id != id || day.len != len)
-        {
-            let end = last_line_end(&file, len)?;
-            *known = Some(DayFile {
-                path: path.to_owned(),
-                id,
-                end,
-                len,
-                newline: end > 0 && end == len && {
-                    let mut last = [0u8];
+        let day = match known.take() {
+            Some(day) if day.path == path && day.id == id && day.len == len => day,
+            _ => {
+                let end = last_line_end(&file, len)?;
+                let mut last = [b'\n'];
+                if end > 0 && end == len {
                     file.read_exact_at(&mut last, end - 1)?;
-                    last[0] != b'\n'
-                },
-            });
-        }
-        Ok((file, created))
+                }
+                DayFile {
+                    path: path.to_owned(),
+                    id,
+                    end,
+                    len,
+                    newline: last[0] != b'\n',
+                }
+            }
+        };
+        let day = known.insert(day);
+        Ok((file, created, day))
     }
 
     /// Writes `bytes` after the last line, extending the space ahead when it runs out.
@@ -360,7 +364,9 @@ fn store_batch(
                 deduper.check(append.key, append.time);
             }
         }
-        // The next batch is written where this one was: over what it may have left.
+        // The next batch is written where this one began, over what it may have left (unless
+        // the failed write changed the file's length: then the file is read afresh, and what
+        // the write left stays, on lines of its own).
         Err(error) => tracing::error!(file = %path.display(), %error, "cannot write"),
     }
     for (append, new) in batch.into_iter().zip(fresh) {
@@ -380,11 +386,8 @@ fn write_and_sync(
     bytes: &[u8],
     fsync: bool,
 ) -> io::Result<()> {
-    let (file, created) = DayFile::open(path, day)?;
-    let Some(known) = day.as_mut() else {
-        unreachable!("DayFile::open fills it")
-    };
-    known.write(&file, bytes)?;
+    let (file, created, day) = DayFile::open(path, day)?;
+    day.write(&file, bytes)?;
     if fsync {
         file.sync_data()?;
         if created {
@@ -428,6 +431,12 @@ mod tests {
         assert_eq!(lines_end(&with_ahead(&unended, 3)), (unended.len() + 1, 0));
     }
 
+    /// Writes LINE and its newline to the day's file, as a batch does.
+    fn write_line(path: &Path, day: &mut Option<DayFile>) {
+        let (file, _, day) = DayFile::open(path, day).unwrap();
+        day.write(&file, &[LINE, b"\n"].concat()).unwrap();
+    }
+
     fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("css-store-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -441,11 +450,7 @@ mod tests {
         let path = temp_file("ahead", &with_ahead(b"", 0));
         let mut day = None;
         for _ in 0..3 {
-            let (file, _) = DayFile::open(&path, &mut day).unwrap();
-            day.as_mut()
-                .unwrap()
-                .write(&file, &[LINE, b"\n"].concat())
-                .unwrap();
+            write_line(&path, &mut day);
         }
         let three = [LINE, b"\n"].concat().repeat(3);
         let bytes = std::fs::read(&path).unwrap();
@@ -458,13 +463,9 @@ mod tests {
         assert!(bytes[three.len()..].iter().all(|&b| b == b'\n'));
         // Read afresh (as after a restart), it goes on after the last line.
         let mut again = None;
-        let (file, _) = DayFile::open(&path, &mut again).unwrap();
-        assert_eq!(again.as_ref().unwrap().end, three.len() as u64);
-        again
-            .as_mut()
-            .unwrap()
-            .write(&file, &[LINE, b"\n"].concat())
-            .unwrap();
+        let (_, _, day) = DayFile::open(&path, &mut again).unwrap();
+        assert_eq!(day.end, three.len() as u64);
+        write_line(&path, &mut again);
         again.as_ref().unwrap().finish().unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -526,11 +527,7 @@ mod tests {
     fn a_line_without_its_newline_stays_apart_from_the_next() {
         let path = temp_file("unended", b"not a whole line");
         let mut day = None;
-        let (file, _) = DayFile::open(&path, &mut day).unwrap();
-        day.as_mut()
-            .unwrap()
-            .write(&file, &[LINE, b"\n"].concat())
-            .unwrap();
+        write_line(&path, &mut day);
         day.as_ref().unwrap().finish().unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -543,19 +540,10 @@ mod tests {
     fn a_file_put_in_place_of_the_day_file_is_read_afresh() {
         let path = temp_file("replaced", b"");
         let mut day = None;
-        let (file, _) = DayFile::open(&path, &mut day).unwrap();
-        day.as_mut()
-            .unwrap()
-            .write(&file, &[LINE, b"\n"].concat())
-            .unwrap();
-        drop(file);
+        write_line(&path, &mut day);
         std::fs::remove_file(&path).unwrap();
         std::fs::write(&path, b"").unwrap();
-        let (file, _) = DayFile::open(&path, &mut day).unwrap();
-        day.as_mut()
-            .unwrap()
-            .write(&file, &[LINE, b"\n"].concat())
-            .unwrap();
+        write_line(&path, &mut day);
         day.as_ref().unwrap().finish().unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),

@@ -95,29 +95,26 @@ async fn main() {
                     request.extend_from_slice(&body);
                     let sent = Instant::now();
                     let left = deadline.saturating_duration_since(sent) + Duration::from_secs(5);
+                    // A connection that fails, times out or is closed by the receiver is
+                    // dropped; the next callback opens another.
                     let answer = tokio::time::timeout(left, async {
-                        if connection.is_none() {
-                            connection = Some(Connection::open(&address).await?);
-                        }
-                        let Some(open) = connection.as_mut() else {
-                            unreachable!("opened above")
+                        let mut open = match connection.take() {
+                            Some(open) => open,
+                            None => Connection::open(&address).await?,
                         };
-                        open.exchange(&request).await
+                        let (status, keep_alive) = open.exchange(&request).await?;
+                        if keep_alive {
+                            connection = Some(open);
+                        }
+                        io::Result::Ok(status)
                     })
-                    .await
-                    .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")));
+                    .await;
                     match answer {
-                        Ok((status, keep_alive)) => {
+                        Ok(Ok(status)) => {
                             latencies.push(sent.elapsed().as_micros() as u32);
                             if status == 200 { ok += 1 } else { other += 1 }
-                            if !keep_alive {
-                                connection = None;
-                            }
                         }
-                        Err(_) => {
-                            errors += 1;
-                            connection = None;
-                        }
+                        Ok(Err(_)) | Err(_) => errors += 1,
                     }
                 }
                 (ok, other, errors, latencies)

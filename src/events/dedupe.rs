@@ -163,7 +163,7 @@ impl Deduper {
     /// Reads the table slots where `keys` belong, so that checking them next finds them in the
     /// CPU's cache. Once the table outgrows the cache, a check waits for its slot to come from
     /// memory; warming a batch first lets those reads overlap. On the benchmark machine,
-    /// checks of keys warmed 256 at a time ran about a third faster (`benches/dedupe.rs`).
+    /// checks of keys warmed 256 at a time ran about a quarter faster (`benches/dedupe.rs`).
     /// Warming changes nothing the deduper remembers.
     ///
     /// # Example

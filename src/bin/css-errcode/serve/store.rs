@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -154,7 +154,6 @@ fn recover(path: &Path, deduper: &mut Deduper) -> io::Result<()> {
             "cut what was left after the last line"
         );
         file.set_len(end as u64)?;
-        file.seek(SeekFrom::Start(end as u64))?;
         file.sync_all()?;
         bytes.truncate(end);
     }

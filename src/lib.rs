@@ -20,11 +20,14 @@
 //!   `no_std`, with the same types.
 //! - `serde`: `Serialize`/`Deserialize` for the names and for [`Interruption`].
 //! - `events`: the `events` module: stream callbacks and their signatures, DescribeLiveStreamEventList
-//!   records, the normalised `Record`, `LineReader` and `Deduper`.
+//!   records, the normalised `Record`, `LineReader` and `Deduper`; and the `receiver` module's
+//!   answer rules.
 //! - `push-url`: the `push_url` module: parse, sign and preflight push URLs.
 //! - `api`: the `api` module: DescribeLiveStreamEventList, TC3-signed, paged and retried.
 //! - `cli`: the `css-errcode` binary.
-//! - `serve`: its `serve` command, a callback receiver.
+//! - `store`: the `store` module: the receiver's durable store of callbacks, in SQLite.
+//! - `router`: [`receiver::Receiver`], the receiver as an axum `Router` to serve or nest.
+//! - `serve`: the binary's `serve` and `export` commands.
 //!
 //! The README has the command-line tool, the category table and the stability promises.
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -44,6 +47,10 @@ mod parse_name_error;
 #[cfg(feature = "push-url")]
 pub mod push_url;
 mod reason;
+#[cfg(feature = "events")]
+pub mod receiver;
+#[cfg(feature = "store")]
+pub mod store;
 
 pub use category::Category;
 pub use interruption::{Interruption, decode};

@@ -65,6 +65,10 @@ enum Command {
         /// Threads that parse (default: every core). The report is the same for any number.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         threads: Option<u16>,
+        /// Read a receiver's store (DIR/events.db) instead of, or besides, log files.
+        #[cfg(feature = "serve")]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<std::path::PathBuf>,
     },
     /// The console's Stream Interruption Records, from the DescribeLiveStreamEventList API.
     ///
@@ -76,6 +80,11 @@ enum Command {
     /// Needs the `serve` feature. POST callbacks to --path; GET /metrics and /healthz.
     #[cfg(feature = "serve")]
     Serve(serve::Options),
+    /// Write the callbacks a receiver kept as JSON lines, in order of receipt (also while it runs).
+    ///
+    /// Needs the `serve` feature. Each line is a body exactly as stored.
+    #[cfg(feature = "serve")]
+    Export(serve::ExportOptions),
     /// Predict the refusals a push URL will meet (exit 1 if any).
     CheckUrl {
         /// The push URL (rtmp://, webrtc:// or srt://).
@@ -137,16 +146,22 @@ fn main() -> ExitCode {
             since,
             until,
             threads,
+            #[cfg(feature = "serve")]
+            data_dir,
         } => {
             let threads = threads.map_or_else(
                 || std::thread::available_parallelism().map_or(1, |n| n.get()),
                 usize::from,
             );
-            triage::run(&files, json, since, until, threads)
+            #[cfg(not(feature = "serve"))]
+            let data_dir = None;
+            triage::run(&files, data_dir, json, since, until, threads)
         }
         Command::Records(options) => records::run(options),
         #[cfg(feature = "serve")]
         Command::Serve(options) => serve::run(options),
+        #[cfg(feature = "serve")]
+        Command::Export(options) => serve::export(options),
         Command::CheckUrl { url, key_env, now } => url::check(&url, key_env.as_deref(), now),
         Command::SignUrl {
             url,

@@ -15,6 +15,9 @@ pub enum Input {
     File(PathBuf),
     /// Lines already in memory (`records --triage`), with the name reports give them.
     Bytes(String, Vec<u8>),
+    /// A receiver's store, read as the JSON lines `export` writes.
+    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
+    Store(PathBuf),
 }
 
 impl Input {
@@ -40,6 +43,7 @@ impl Input {
             Input::Stdin => "<stdin>".to_owned(),
             Input::File(path) => path.display().to_string(),
             Input::Bytes(name, _) => name.clone(),
+            Input::Store(dir) => dir.join("events.db").display().to_string(),
         }
     }
 
@@ -62,6 +66,7 @@ impl Input {
                 Box::new(File::open(path)?)
             }
             Input::Bytes(_, bytes) => Box::new(io::Cursor::new(bytes.clone())),
+            Input::Store(dir) => store_lines(dir)?,
         };
         let counted = Counting {
             inner: raw,
@@ -88,6 +93,18 @@ impl Input {
             Box::new(io::Cursor::new(head).chain(buffered.into_inner()))
         })
     }
+}
+
+#[cfg(feature = "serve")]
+fn store_lines(dir: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
+    use tencent_css_errcode::store::{Filter, Reader};
+    let reader = Reader::open(dir).map_err(io::Error::other)?;
+    Ok(Box::new(reader.callbacks(Filter::default()).into_json_lines()))
+}
+
+#[cfg(not(feature = "serve"))]
+fn store_lines(_: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
+    Err(io::Error::other("reading a store needs the serve feature"))
 }
 
 /// Counts bytes read, for the progress bar.
@@ -120,7 +137,7 @@ pub fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
         .iter()
         .filter_map(|input| match input {
             Input::File(path) => std::fs::metadata(path).ok(),
-            Input::Stdin | Input::Bytes(..) => None,
+            Input::Stdin | Input::Bytes(..) | Input::Store(_) => None,
         })
         .map(|m| m.len())
         .sum();

@@ -40,6 +40,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 /// was read is still printed, and stderr says which input failed where.
 pub fn run(
     files: &[PathBuf],
+    data_dir: Option<PathBuf>,
     json_output: bool,
     since: Option<i64>,
     until: Option<i64>,
@@ -52,7 +53,17 @@ pub fn run(
             ));
         }
     }
-    report(Input::from_args(files), json_output, since, until, threads)
+    let inputs = match data_dir {
+        // The store alone, unless files are named too (stdin is not read then).
+        Some(dir) if files.is_empty() => vec![Input::Store(dir)],
+        Some(dir) => {
+            let mut inputs = Input::from_args(files);
+            inputs.push(Input::Store(dir));
+            inputs
+        }
+        None => Input::from_args(files),
+    };
+    report(inputs, json_output, since, until, threads)
 }
 
 /// The triage report of lines already in memory (`records --triage`), on every core.

@@ -4,63 +4,42 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tencent_css_errcode::{Basis, Interruption};
+
+use super::{Outcome, Row};
+use crate::events::EventKind;
+use crate::{Basis, Interruption};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Outcome {
-    outcome: String,
+struct OutcomeLabel {
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StreamEnd {
-    category: String,
+    category: &'static str,
     errcode: String,
 }
 
-/// Why a callback got the answer it got.
-#[derive(Clone, Copy, Debug)]
-pub enum Kind {
-    Accepted,
-    Duplicate,
-    BadSignature,
-    Expired,
-    Malformed,
-    Ignored,
-    /// Not written: the data directory failed (503, Tencent retries).
-    Unstored,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Accepted => "accepted",
-            Kind::Duplicate => "duplicate",
-            Kind::BadSignature => "bad_signature",
-            Kind::Expired => "expired",
-            Kind::Malformed => "malformed",
-            Kind::Ignored => "ignored",
-            Kind::Unstored => "unstored",
-        }
-    }
-}
-
-pub struct Metrics {
+pub(super) struct Metrics {
     registry: Registry,
-    callbacks: Family<Outcome, Counter>,
+    callbacks: Family<OutcomeLabel, Counter>,
     stream_ends: Family<StreamEnd, Counter>,
     push_starts: Counter,
     stored: Histogram,
+    waiting: Gauge,
+    healthy: Gauge,
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mut registry = Registry::default();
-        let callbacks = Family::<Outcome, Counter>::default();
+        let callbacks = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "css_callbacks",
-            "Callbacks received, by outcome",
+            "Requests to the callback path, by outcome",
             callbacks.clone(),
         );
         let stream_ends = Family::<StreamEnd, Counter>::default();
@@ -79,21 +58,25 @@ impl Metrics {
         let stored = Histogram::new(exponential_buckets(0.000_1, 2.0, 16));
         registry.register(
             "css_store_seconds",
-            "Time from receiving an accepted callback to its fsync",
+            "Time from handing a callback to the store to its commit",
             stored.clone(),
         );
+        let waiting = Gauge::default();
+        registry.register(
+            "css_store_waiting",
+            "Callbacks waiting for the store's writer",
+            waiting.clone(),
+        );
+        let healthy = Gauge::default();
+        registry.register(
+            "css_store_healthy",
+            "1 while the store commits, 0 after a failed commit until it recovers",
+            healthy.clone(),
+        );
         // Every outcome shows from the start, at 0.
-        for kind in [
-            Kind::Accepted,
-            Kind::Duplicate,
-            Kind::BadSignature,
-            Kind::Expired,
-            Kind::Malformed,
-            Kind::Ignored,
-            Kind::Unstored,
-        ] {
-            drop(callbacks.get_or_create(&Outcome {
-                outcome: kind.name().to_owned(),
+        for outcome in Outcome::ALL {
+            drop(callbacks.get_or_create(&OutcomeLabel {
+                outcome: outcome.name(),
             }));
         }
         Metrics {
@@ -102,26 +85,39 @@ impl Metrics {
             stream_ends,
             push_starts,
             stored,
+            waiting,
+            healthy,
         }
     }
 
-    pub fn callback(&self, kind: Kind) {
+    pub(super) fn outcome(&self, outcome: Outcome) {
         self.callbacks
-            .get_or_create(&Outcome {
-                outcome: kind.name().to_owned(),
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.name(),
             })
             .inc();
     }
 
-    pub fn stream_end(&self, interruption: Interruption) {
-        let errcode = interruption.errcode();
+    /// A newly kept row: its kind and cause, and how long the store took.
+    pub(super) fn kept(&self, row: &Row, seconds: f64) {
+        self.stored.observe(seconds);
+        match (row.kind, row.interruption()) {
+            (EventKind::PushStart, _) => {
+                self.push_starts.inc();
+            }
+            (_, Some(interruption)) => self.stream_end(interruption),
+            _ => {}
+        }
+    }
+
+    fn stream_end(&self, interruption: Interruption) {
         // An errcode with no listed row would make a label per number a sender invents.
         let listed = interruption.basis() != Basis::NoListedRow;
         self.stream_ends
             .get_or_create(&StreamEnd {
-                category: interruption.category().name().to_owned(),
+                category: interruption.category().name(),
                 errcode: if listed {
-                    errcode.to_string()
+                    interruption.errcode().to_string()
                 } else {
                     "unlisted".to_owned()
                 },
@@ -129,15 +125,9 @@ impl Metrics {
             .inc();
     }
 
-    pub fn push_start(&self) {
-        self.push_starts.inc();
-    }
-
-    pub fn stored(&self, seconds: f64) {
-        self.stored.observe(seconds);
-    }
-
-    pub fn text(&self) -> String {
+    pub(super) fn text(&self, waiting: u64, healthy: bool) -> String {
+        self.waiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
+        self.healthy.set(i64::from(healthy));
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

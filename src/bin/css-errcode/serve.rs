@@ -1,0 +1,168 @@
+//! `serve` and `export`: the library's receiver (`receiver::Receiver`, `store::Store`) wired to
+//! a listener, signals and logs; and the store read back as JSON lines.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tencent_css_errcode::receiver::{Receiver, Rules};
+use tencent_css_errcode::store::{self, Filter, Reader, Store};
+
+/// `serve`'s options.
+#[derive(clap::Args)]
+pub struct Options {
+    /// Address to listen on, such as 0.0.0.0:8080 (port 0 picks a free one).
+    #[arg(long)]
+    pub listen: String,
+    /// Directory of the store (DIR/events.db); created if missing. Must be on a local filesystem.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Environment variable that holds the callback key (keys never go on the command line).
+    #[arg(long, value_name = "VAR")]
+    pub key_env: String,
+    /// Path that takes the callbacks.
+    #[arg(long, default_value = "/callback")]
+    pub path: String,
+    /// How long after its `t` a callback is still accepted: 90s, 10m, 1h.
+    #[arg(long, value_parser = crate::url::parse_span, default_value = "10m")]
+    pub max_skew: u64,
+    /// Delete callbacks received longer ago than this (such as 90d); default: keep everything.
+    #[arg(long, value_parser = crate::url::parse_span, value_name = "SPAN")]
+    pub retain: Option<u64>,
+    /// Callbacks that may wait for the store; past that, 503 with Retry-After.
+    #[arg(long, default_value_t = 16_384, value_name = "N")]
+    pub queue: usize,
+    /// Commit without syncing (acknowledged callbacks may be lost in a power cut): to measure
+    /// its cost.
+    #[arg(long, hide = true)]
+    pub no_fsync: bool,
+}
+
+/// Runs until SIGTERM or Ctrl-C, then finishes what is in flight and returns 0.
+pub fn run(options: Options) -> Result<ExitCode, String> {
+    let key = std::env::var(&options.key_env)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "the environment variable {} holds no callback key",
+                options.key_env
+            )
+        })?;
+    if !options.path.starts_with('/') {
+        return Err(format!("--path `{}` must start with /", options.path));
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(serve(options, key))
+}
+
+async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
+    let mut store_options = store::Options::default()
+        .queue(options.queue)
+        .retain(options.retain.map(|s| i64::try_from(s).unwrap_or(i64::MAX)));
+    if options.no_fsync {
+        store_options = store_options.without_sync();
+        tracing::warn!(
+            "--no-fsync: acknowledged callbacks may be lost in a power cut (for measurement only)"
+        );
+    }
+    let store = Store::open(&options.data_dir, store_options).map_err(|e| e.to_string())?;
+    if let Some(import) = store.imported() {
+        tracing::info!(
+            files = import.files,
+            callbacks = import.callbacks,
+            duplicates = import.duplicates,
+            unreadable = import.unreadable,
+            "imported the 0.2 day files (left in place)"
+        );
+    }
+    let rules = Rules::new(key, options.path.clone())
+        .max_skew(i64::try_from(options.max_skew).unwrap_or(i64::MAX));
+    let receiver = Arc::new(Receiver::new(rules, store.clone()));
+    let listener = tokio::net::TcpListener::bind(&options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    // On stdout, for whoever started the receiver on port 0.
+    println!("listening on {address}");
+    tracing::info!(%address, path = %options.path, database = %store.path().display(), "started");
+    axum::serve(
+        listener,
+        receiver
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|e| format!("server: {e}"))?;
+    // Every request is answered; the writer closes the database.
+    let _ = tokio::task::spawn_blocking(move || store.close()).await;
+    tracing::info!("stopped: every acknowledged callback is committed");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("stopping: finishing the requests in flight");
+}
+
+/// `export`'s options.
+#[derive(clap::Args)]
+pub struct ExportOptions {
+    /// The receiver's data directory.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Only callbacks received at or after this time (Unix seconds or 2024-01-31T00:00:00Z).
+    #[arg(long, value_parser = crate::triage::parse_time)]
+    pub since: Option<i64>,
+    /// Only callbacks received at or before this time.
+    #[arg(long, value_parser = crate::triage::parse_time)]
+    pub until: Option<i64>,
+    /// Only this StreamName.
+    #[arg(long, value_name = "NAME")]
+    pub stream: Option<String>,
+}
+
+/// Writes the kept callbacks as JSON lines, in order of receipt.
+pub fn export(options: ExportOptions) -> Result<ExitCode, String> {
+    let reader = Reader::open(&options.data_dir).map_err(|e| e.to_string())?;
+    let filter = Filter::default()
+        .since(options.since)
+        .until(options.until)
+        .stream(options.stream);
+    let mut lines = reader.callbacks(filter).into_json_lines();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match std::io::copy(&mut lines, &mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(format!("export: {e}")),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,183 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::metrics::Metrics;
+use super::{Answer, BODY_LIMIT, Decision, Request, Rules, StoreError};
+use crate::store::Store;
+
+/// How long `/healthz` waits for the writer's answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A body one byte over the limit: what an oversize request is shown to the rules as.
+static OVERSIZE: [u8; BODY_LIMIT + 1] = [0; BODY_LIMIT + 1];
+
+/// A callback receiver: the answer [`Rules`], a [`Store`] and metrics, served as an axum
+/// `Router` ([`Receiver::router`]) that a program can serve alone or nest in its own.
+///
+/// - the rules' path: every method goes to [`Rules::decide`]; a callback to keep is answered
+///   once its batch is committed;
+/// - `GET /healthz`: `200 {"code":0}` while the store commits, `503` after a failed commit
+///   until it recovers;
+/// - `GET /metrics`: Prometheus text (`css_callbacks_total{outcome}`,
+///   `css_stream_ends_total{category,errcode}`, `css_push_starts_total`,
+///   `css_store_seconds`, `css_store_waiting`, `css_store_healthy`);
+/// - anything else: `404`.
+///
+/// # Example
+/// ```no_run
+/// use std::sync::Arc;
+/// use tencent_css_errcode::receiver::{Receiver, Rules};
+/// use tencent_css_errcode::store::{Options, Store};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = Store::open("/var/lib/css-callbacks".as_ref(), Options::default())?;
+/// let receiver = Arc::new(Receiver::new(Rules::new("callback-key", "/callback"), store));
+/// let app = axum::Router::new().nest("/css", receiver.router());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Receiver {
+    rules: Rules,
+    store: Store,
+    metrics: Metrics,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Receiver {
+    /// A receiver that answers by `rules` and keeps callbacks in `store`.
+    pub fn new(rules: Rules, store: Store) -> Receiver {
+        Receiver {
+            rules,
+            store,
+            metrics: Metrics::new(),
+        }
+    }
+
+    /// Its store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The metrics, in Prometheus' text format.
+    pub fn metrics(&self) -> String {
+        self.metrics.text(self.store.waiting(), self.store.healthy())
+    }
+
+    /// The routes (see [`Receiver`]). When the server gives `ConnectInfo<SocketAddr>`, refusals
+    /// are logged with the sender's address.
+    pub fn router(self: &Arc<Self>) -> Router {
+        let path = self.rules.path().to_owned();
+        Router::new()
+            .route("/healthz", get(healthz))
+            .route("/metrics", get(metrics))
+            .route(&path, axum::routing::any(callback))
+            .fallback(callback)
+            .with_state(Arc::clone(self))
+    }
+
+    /// Answers one request: decides, keeps what is to be kept, counts.
+    pub async fn handle(&self, method: &str, path: &str, body: &[u8], now: i64) -> Answer {
+        let request = Request { method, path, body };
+        let answer = match self.rules.decide(&request, now) {
+            Decision::Answer(answer) => answer,
+            Decision::Keep(keep) => {
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                let started = Instant::now();
+                self.store.submit(keep.row().clone(), move |result| {
+                    let _ = sender.send(result);
+                });
+                let result = receiver.await.unwrap_or(Err(StoreError::Closed));
+                if let Ok(super::Stored::New) = result {
+                    self.metrics
+                        .kept(keep.row(), started.elapsed().as_secs_f64());
+                }
+                keep.answer(result)
+            }
+        };
+        self.metrics.outcome(answer.outcome);
+        answer
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.body,
+    )
+        .into_response();
+    if let Some(seconds) = answer.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+async fn callback(State(receiver): State<Arc<Receiver>>, request: axum::extract::Request) -> Response {
+    let remote = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
+    let body: &[u8] = match &body {
+        Ok(bytes) => bytes,
+        Err(_) => &OVERSIZE,
+    };
+    let answer = receiver.handle(&method, &path, body, unix_now()).await;
+    if answer.status >= 400 && answer.status != 404 {
+        let remote = remote.map(|r| r.to_string()).unwrap_or_default();
+        tracing::warn!(%remote, status = answer.status, reason = %answer.body, "refused a callback");
+    }
+    respond(answer)
+}
+
+async fn metrics(State(receiver): State<Arc<Receiver>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        receiver.metrics(),
+    )
+        .into_response()
+}
+
+async fn healthz(State(receiver): State<Arc<Receiver>>) -> Response {
+    let (sender, answer) = tokio::sync::oneshot::channel();
+    receiver.store.probe(move |healthy| {
+        let _ = sender.send(healthy);
+    });
+    let healthy = matches!(tokio::time::timeout(PROBE_TIMEOUT, answer).await, Ok(Ok(true)));
+    let body = if healthy {
+        r#"{"code":0}"#.to_owned()
+    } else {
+        r#"{"code":503,"error":"the store cannot commit"}"#.to_owned()
+    };
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}

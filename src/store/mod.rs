@@ -1,0 +1,370 @@
+//! The receiver's store: every accepted stream callback, once, in SQLite.
+//!
+//! Needs the `store` feature (rusqlite, with SQLite compiled in: no system library needed).
+//!
+//! One database, `DIR/events.db`, in WAL mode. [`Store`] hands [`Row`]s to one writer thread,
+//! which commits them in batches (group commit: the requests that arrive during one commit
+//! share the next) with `synchronous=FULL`, so that a commit is on disk when it returns, and
+//! only then answers each of them. A redelivery (same `sequence`, `event_type` and
+//! `event_time`) inserts nothing: the `UNIQUE` key answers it as [`Stored::Duplicate`], across
+//! restarts and across processes, with nothing read back into memory at start.
+//!
+//! Several processes may write the same database (a rolling deploy on one volume): SQLite's
+//! locks serialise their commits, and the unique key keeps each event once. WAL needs shared
+//! memory between them, so the directory must be on a local filesystem, not NFS.
+//!
+//! [`Reader`] reads the callbacks back, in order of receipt, while a receiver writes.
+//!
+//! # Example
+//! ```
+//! use tencent_css_errcode::events::Callback;
+//! use tencent_css_errcode::receiver::{Row, Stored};
+//! use tencent_css_errcode::store::{Filter, Options, Reader, Store};
+//!
+//! let dir = std::env::temp_dir().join(format!("css-store-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let store = Store::open(&dir, Options::default())?;
+//! let body = br#"{"event_type":1,"t":9,"stream_id":"s","sequence":"1","event_time":1}"#;
+//! let Ok(Callback::Stream(event)) = Callback::parse(body) else { panic!() };
+//! assert_eq!(store.append(Row::new(&event, body, 1_700_000_000)), Ok(Stored::New));
+//! assert_eq!(store.append(Row::new(&event, body, 1_700_000_060)), Ok(Stored::Duplicate));
+//! store.close();
+//!
+//! let kept: Vec<_> = Reader::open(&dir)?.callbacks(Filter::default()).collect::<Result<_, _>>()?;
+//! assert_eq!(kept.len(), 1);
+//! assert_eq!(kept[0].body.as_bytes(), body);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), tencent_css_errcode::store::Error>(())
+//! ```
+
+mod reader;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use rusqlite::params;
+
+use crate::events::EventKind;
+use crate::receiver::{Row, StoreError, Stored};
+
+pub use reader::{Callbacks, Filter, JsonLines, Kept, Reader};
+
+/// Rows one commit takes at most.
+const BATCH: usize = 4_096;
+
+/// The insert every row goes through; a redelivery changes nothing.
+const INSERT: &str = "INSERT INTO callbacks \
+    (received, event_type, domain, app, stream, sequence, event_time, errcode, body) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+    ON CONFLICT (sequence, event_type, event_time) DO NOTHING";
+
+fn insert(statement: &mut rusqlite::Statement<'_>, row: &Row) -> rusqlite::Result<Stored> {
+    let changed = statement.execute(params![
+        row.received,
+        match row.kind {
+            EventKind::StreamEnd => 0,
+            EventKind::PushStart => 1,
+        },
+        row.domain,
+        row.app,
+        row.stream,
+        row.sequence,
+        row.event_time,
+        row.errcode,
+        row.body,
+    ])?;
+    Ok(if changed == 1 {
+        Stored::New
+    } else {
+        Stored::Duplicate
+    })
+}
+
+/// Why a store or reader could not open, or a read failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The directory or a file in it could not be read or created.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The directory or file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// SQLite refused.
+    #[error("{}: {message}", path.display())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        message: String,
+    },
+    /// The database was written by a newer release of this crate.
+    #[error("{}: schema version {found} is newer than this release knows ({known}); use a newer css-errcode", path.display())]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// Its `PRAGMA user_version`.
+        found: i64,
+        /// The newest version this release knows.
+        known: usize,
+    },
+    /// The database could not switch to WAL journaling.
+    #[error("{}: the database cannot use WAL journaling (journal_mode is {mode}): the data directory must be on a local filesystem", path.display())]
+    NoWal {
+        /// The database file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// There is no database to read.
+    #[error("{}: no store here (a receiver creates it when it starts)", path.display())]
+    Missing {
+        /// The database file that is not there.
+        path: PathBuf,
+    },
+}
+
+/// How a [`Store`] commits.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::store::Options;
+/// let options = Options::default().queue(10_000).retain(Some(90 * 86_400));
+/// assert_eq!(options.queue_limit(), 10_000);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Options {
+    sync: bool,
+    queue: usize,
+    retain: Option<i64>,
+}
+
+impl Default for Options {
+    /// Every commit synced, up to 16,384 rows waiting, everything kept.
+    fn default() -> Options {
+        Options {
+            sync: true,
+            queue: 16_384,
+            retain: None,
+        }
+    }
+}
+
+impl Options {
+    /// Commits without waiting for the disk (`synchronous=OFF`): a power cut loses what was
+    /// acknowledged. For measuring what syncing costs, never for keeping callbacks.
+    pub fn without_sync(mut self) -> Options {
+        self.sync = false;
+        self
+    }
+
+    /// Rows that may wait for the writer; past that, [`StoreError::Busy`].
+    pub fn queue(mut self, rows: usize) -> Options {
+        self.queue = rows.max(1);
+        self
+    }
+
+    /// The queue's limit.
+    pub fn queue_limit(&self) -> usize {
+        self.queue
+    }
+
+    /// Deletes callbacks received longer ago than this many seconds (`None`: keep all), a
+    /// thousand rows at a time between commits.
+    pub fn retain(mut self, seconds: Option<i64>) -> Options {
+        self.retain = seconds.map(|s| s.max(0));
+        self
+    }
+}
+
+/// What the first start of a store imported from a 0.2 data directory.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Import {
+    /// `events-YYYY-MM-DD.jsonl` files read.
+    pub files: u64,
+    /// Stream callbacks imported.
+    pub callbacks: u64,
+    /// Lines that were redeliveries of one imported already.
+    pub duplicates: u64,
+    /// Lines that were not stream callbacks (left out).
+    pub unreadable: u64,
+}
+
+/// What is waiting for the writer, answered by it.
+type Done = Box<dyn FnOnce(Result<Stored, StoreError>) + Send>;
+
+enum Message {
+    Append(Row, Done),
+    /// Answers whether the store can commit, trying to recover first if it could not.
+    Probe(Box<dyn FnOnce(bool) + Send>),
+    /// Stops once what was sent before is answered.
+    Close(mpsc::Sender<()>),
+}
+
+/// What the writer and the handles share.
+#[derive(Default)]
+struct Shared {
+    healthy: AtomicBool,
+    waiting: AtomicU64,
+    commits: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// A durable store of stream callbacks; cheap to clone, each clone a handle on one writer.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::store::{Options, Store};
+/// let dir = std::env::temp_dir().join(format!("css-store-open-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&dir);
+/// let store = Store::open(&dir, Options::default())?;
+/// assert!(dir.join("events.db").exists());
+/// assert!(store.healthy());
+/// store.close();
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), tencent_css_errcode::store::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    sender: mpsc::SyncSender<Message>,
+    shared: Arc<Shared>,
+    path: PathBuf,
+    import: Option<Import>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("healthy", &self.healthy())
+            .field("waiting", &self.waiting())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens `DIR/events.db` (creating the directory and the database if need be), brings its
+    /// schema up to date, and starts the writer. Takes the same time whatever the database
+    /// holds: nothing is read back.
+    ///
+    /// On a new database, the directory's 0.2 files (`events-YYYY-MM-DD.jsonl`) are imported
+    /// once ([`Store::imported`]); they are left in place.
+    pub fn open(dir: &Path, options: Options) -> Result<Store, Error> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let path = schema::database_path(dir);
+        let mut conn = schema::connect(&path, options.sync, true)?;
+        let import = schema::migrate(&mut conn, &path, dir)?;
+        let shared = Arc::new(Shared::default());
+        shared.healthy.store(true, Ordering::Relaxed);
+        let (sender, receiver) = mpsc::sync_channel(options.queue);
+        let writer = writer::Writer::new(path.clone(), options, conn, Arc::clone(&shared));
+        let thread = std::thread::Builder::new()
+            .name("store".to_owned())
+            .spawn(move || writer.run(&receiver))
+            .map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(Store {
+            sender,
+            shared,
+            path,
+            import,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// What this open imported from 0.2 files, if it imported any.
+    pub fn imported(&self) -> Option<Import> {
+        self.import
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Hands `row` to the writer; `done` gets the result once the row's batch is committed
+    /// (or failed). Never blocks: when the queue is full, `done` gets [`StoreError::Busy`] at
+    /// once.
+    pub fn submit(&self, row: Row, done: impl FnOnce(Result<Stored, StoreError>) + Send + 'static) {
+        self.shared.waiting.fetch_add(1, Ordering::Relaxed);
+        match self.sender.try_send(Message::Append(row, Box::new(done))) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(Message::Append(_, done))) => {
+                self.shared.waiting.fetch_sub(1, Ordering::Relaxed);
+                done(Err(StoreError::Busy));
+            }
+            Err(mpsc::TrySendError::Disconnected(Message::Append(_, done))) => {
+                self.shared.waiting.fetch_sub(1, Ordering::Relaxed);
+                done(Err(StoreError::Closed));
+            }
+            Err(_) => unreachable!("an append comes back as an append"),
+        }
+    }
+
+    /// Keeps `row` and waits until it is durable (or known to be kept already).
+    pub fn append(&self, row: Row) -> Result<Stored, StoreError> {
+        let (sender, receiver) = mpsc::channel();
+        self.submit(row, move |result| {
+            let _ = sender.send(result);
+        });
+        receiver.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Whether the last commit succeeded. After a failure the writer reopens the database;
+    /// until that works, this is `false` and every append fails.
+    pub fn healthy(&self) -> bool {
+        self.shared.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Asks the writer whether it can commit now: when it is unhealthy it first tries to
+    /// recover (reopen, checkpoint, commit a probe). `done` gets the answer.
+    pub fn probe(&self, done: impl FnOnce(bool) + Send + 'static) {
+        if self.healthy() {
+            return done(true);
+        }
+        if let Err(mpsc::TrySendError::Full(Message::Probe(done))
+        | mpsc::TrySendError::Disconnected(Message::Probe(done))) =
+            self.sender.try_send(Message::Probe(Box::new(done)))
+        {
+            done(false);
+        }
+    }
+
+    /// Rows handed over and not yet answered.
+    pub fn waiting(&self) -> u64 {
+        self.shared.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Commits that succeeded, and that failed, since the store was opened.
+    pub fn commits(&self) -> (u64, u64) {
+        (
+            self.shared.commits.load(Ordering::Relaxed),
+            self.shared.failures.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stops the writer once what was handed over before is answered, and waits for it to
+    /// close the database. Later appends get [`StoreError::Closed`].
+    pub fn close(&self) {
+        let (done, wait) = mpsc::channel();
+        if self.sender.send(Message::Close(done)).is_ok() {
+            let _ = wait.recv();
+        }
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
+        }
+    }
+}

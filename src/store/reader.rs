@@ -1,0 +1,226 @@
+//! Reading the kept callbacks back, in order of receipt, in pages, while a receiver writes.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, params};
+
+use super::{Error, schema};
+
+/// Rows one query reads: each page is its own short read, so a long export neither holds
+/// memory nor keeps the writer from checkpointing.
+const PAGE: i64 = 2_000;
+
+/// Which kept callbacks to read. Times are of receipt, in Unix seconds, both ends included.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::store::Filter;
+/// let filter = Filter::default().since(Some(1_700_000_000)).stream(Some("room42".into()));
+/// assert_eq!((filter.since, filter.until), (Some(1_700_000_000), None));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Filter {
+    /// Received at or after.
+    pub since: Option<i64>,
+    /// Received at or before.
+    pub until: Option<i64>,
+    /// Only this StreamName.
+    pub stream: Option<String>,
+}
+
+impl Filter {
+    /// Received at or after `since`.
+    pub fn since(mut self, since: Option<i64>) -> Filter {
+        self.since = since;
+        self
+    }
+
+    /// Received at or before `until`.
+    pub fn until(mut self, until: Option<i64>) -> Filter {
+        self.until = until;
+        self
+    }
+
+    /// Only the StreamName `stream`.
+    pub fn stream(mut self, stream: Option<String>) -> Filter {
+        self.stream = stream;
+        self
+    }
+}
+
+/// One kept callback.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Kept {
+    /// Its place in the order of receipt (increasing, not contiguous).
+    pub id: i64,
+    /// When it was received, in Unix seconds.
+    pub received: i64,
+    /// The body, on one line, as stored.
+    pub body: String,
+}
+
+/// A read-only view of a store's database, for export and triage.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::store::{Error, Reader};
+/// let missing = std::env::temp_dir().join("css-store-nothing-here");
+/// assert!(matches!(Reader::open(&missing), Err(Error::Missing { .. })));
+/// ```
+#[derive(Debug)]
+pub struct Reader {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Reader {
+    /// Opens `DIR/events.db`, which must exist and be of a schema this release knows.
+    pub fn open(dir: &Path) -> Result<Reader, Error> {
+        let path = schema::database_path(dir);
+        let conn = schema::connect(&path, true, false)?;
+        let version = schema::version(&conn, &path)?;
+        if version == 0 {
+            return Err(Error::Missing { path });
+        }
+        Ok(Reader { conn, path })
+    }
+
+    /// How many callbacks the store holds.
+    pub fn count(&self) -> Result<u64, Error> {
+        self.conn
+            .query_row("SELECT count(*) FROM callbacks", [], |row| row.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| schema::database_error(&self.path, &e))
+    }
+
+    /// The callbacks that `filter` selects, in order of receipt.
+    pub fn callbacks(self, filter: Filter) -> Callbacks {
+        Callbacks {
+            reader: self,
+            filter,
+            after: i64::MIN,
+            page: VecDeque::new(),
+            done: false,
+        }
+    }
+}
+
+/// The kept callbacks, read a page at a time; see [`Reader::callbacks`].
+#[derive(Debug)]
+pub struct Callbacks {
+    reader: Reader,
+    filter: Filter,
+    after: i64,
+    page: VecDeque<Kept>,
+    done: bool,
+}
+
+impl Callbacks {
+    /// The same callbacks as JSON lines (each body, then `\n`), to read as bytes.
+    pub fn into_json_lines(self) -> JsonLines {
+        JsonLines {
+            callbacks: self,
+            line: Vec::new(),
+            at: 0,
+        }
+    }
+
+    fn fetch(&mut self) -> Result<(), Error> {
+        let path = &self.reader.path;
+        let db = |e: rusqlite::Error| schema::database_error(path, &e);
+        let mut statement = self
+            .reader
+            .conn
+            .prepare_cached(
+                "SELECT id, received, body FROM callbacks \
+                 WHERE id > ?1 AND received >= ?2 AND received <= ?3 AND (?4 IS NULL OR stream = ?4) \
+                 ORDER BY id LIMIT ?5",
+            )
+            .map_err(db)?;
+        let rows = statement
+            .query_map(
+                params![
+                    self.after,
+                    self.filter.since.unwrap_or(i64::MIN),
+                    self.filter.until.unwrap_or(i64::MAX),
+                    self.filter.stream,
+                    PAGE
+                ],
+                |row| {
+                    Ok(Kept {
+                        id: row.get(0)?,
+                        received: row.get(1)?,
+                        body: row.get(2)?,
+                    })
+                },
+            )
+            .map_err(db)?;
+        for kept in rows {
+            self.page.push_back(kept.map_err(db)?);
+        }
+        match self.page.back() {
+            Some(last) if self.page.len() as i64 == PAGE => self.after = last.id,
+            _ => self.done = true,
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Callbacks {
+    type Item = Result<Kept, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.page.is_empty() && !self.done {
+            if let Err(error) = self.fetch() {
+                self.done = true;
+                return Some(Err(error));
+            }
+        }
+        self.page.pop_front().map(Ok)
+    }
+}
+
+/// Kept callbacks as JSON-lines bytes; see [`Callbacks::into_json_lines`].
+#[derive(Debug)]
+pub struct JsonLines {
+    callbacks: Callbacks,
+    line: Vec<u8>,
+    at: usize,
+}
+
+impl Read for JsonLines {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut written = 0;
+        while written < buf.len() {
+            if self.at == self.line.len() {
+                match self.callbacks.next() {
+                    None => break,
+                    Some(Err(error)) => {
+                        if written > 0 {
+                            // Hand over what was read; the next read asks for the same page
+                            // again and reports the error if it recurs.
+                            self.callbacks.done = false;
+                            break;
+                        }
+                        return Err(io::Error::other(error));
+                    }
+                    Some(Ok(kept)) => {
+                        self.line.clear();
+                        self.line.extend_from_slice(kept.body.as_bytes());
+                        self.line.push(b'\n');
+                        self.at = 0;
+                    }
+                }
+            }
+            let n = (self.line.len() - self.at).min(buf.len() - written);
+            buf[written..written + n].copy_from_slice(&self.line[self.at..self.at + n]);
+            self.at += n;
+            written += n;
+        }
+        Ok(written)
+    }
+}

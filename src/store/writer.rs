@@ -1,0 +1,220 @@
+//! The writer thread: group commit, recovery after a failed commit, retention.
+//!
+//! # After a failed commit
+//! A failed COMMIT (an `EIO` from fsync, a full disk, a lock held too long by another process)
+//! is rolled back and every request of its batch gets `503`: Tencent retries, and nothing that
+//! was not committed is ever acknowledged. The connection is then not trusted any further:
+//! after a failed fsync the kernel may have marked the unwritten pages clean (PostgreSQL's
+//! "fsyncgate", 2018), so the process's view of the file can be ahead of the disk. A retry of
+//! the same fsync proving nothing, the writer closes the connection and opens the database
+//! again, which re-reads the WAL from what the file holds, then runs a `TRUNCATE` checkpoint:
+//! it writes every page the WAL holds into the database file and syncs it, so that whatever
+//! the database now says it holds was written and synced after the failure. Only then does
+//! the writer accept again; until then every append fails at once (`503`) and `/healthz`
+//! says `503`. This keeps the receiver serving through a passing fault (a full disk freed
+//! again) without the restart loop that exiting would cause, and without trusting a page the
+//! failed fsync may not have written.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{BATCH, Done, INSERT, Message, Options, Shared, insert, schema};
+use crate::receiver::{Row, StoreError, Stored};
+
+/// How often retention looks for old rows.
+const RETENTION_EVERY: Duration = Duration::from_secs(60);
+/// Rows one retention step deletes (one short transaction between batches).
+const RETENTION_STEP: i64 = 1_000;
+
+pub(super) struct Writer {
+    path: PathBuf,
+    options: Options,
+    conn: Option<Connection>,
+    shared: Arc<Shared>,
+    /// Why the connection was dropped, for the appends that fail until it is back.
+    failure: String,
+    /// When retention should look again; `None` while it has rows left to delete.
+    next_retention: Option<Instant>,
+}
+
+impl Writer {
+    pub(super) fn new(path: PathBuf, options: Options, conn: Connection, shared: Arc<Shared>) -> Writer {
+        Writer {
+            path,
+            options,
+            conn: Some(conn),
+            shared,
+            failure: String::new(),
+            next_retention: Some(Instant::now()),
+        }
+    }
+
+    pub(super) fn run(mut self, receiver: &mpsc::Receiver<Message>) {
+        let mut appends: Vec<(Row, Done)> = Vec::with_capacity(BATCH);
+        loop {
+            let wait = self.retention_wait();
+            let first = match receiver.recv_timeout(wait) {
+                Ok(message) => message,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.retain();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+            let mut closing = None;
+            let mut next = Some(first);
+            while let Some(message) = next.take() {
+                match message {
+                    Message::Append(row, done) => appends.push((row, done)),
+                    Message::Probe(done) => {
+                        let healthy = self.conn.is_some() || self.recover();
+                        done(healthy);
+                    }
+                    Message::Close(done) => {
+                        closing = Some(done);
+                        break;
+                    }
+                }
+                if appends.len() < BATCH {
+                    next = receiver.try_recv().ok();
+                }
+            }
+            if !appends.is_empty() {
+                self.commit(&mut appends);
+            }
+            if let Some(done) = closing {
+                drop(self.conn.take());
+                let _ = done.send(());
+                return;
+            }
+            if self.next_retention.is_none_or(|at| at <= Instant::now()) {
+                self.retain();
+            }
+        }
+    }
+
+    /// Commits the batch in one transaction, then answers each append.
+    fn commit(&mut self, appends: &mut Vec<(Row, Done)>) {
+        if self.conn.is_none() && !self.recover() {
+            let failure = self.failure.clone();
+            self.answer(appends, |_| Err(StoreError::Failed(failure.clone())));
+            return;
+        }
+        let conn = self.conn.as_mut().expect("recovered");
+        match commit_rows(conn, appends.iter().map(|(row, _)| row)) {
+            Ok(results) => {
+                self.shared.commits.fetch_add(1, Ordering::Relaxed);
+                let mut results = results.into_iter();
+                self.answer(appends, |_| Ok(results.next().expect("one result a row")));
+            }
+            Err(error) => {
+                self.shared.failures.fetch_add(1, Ordering::Relaxed);
+                self.fail(format!("the commit failed: {error}"));
+                let failure = self.failure.clone();
+                self.answer(appends, |_| Err(StoreError::Failed(failure.clone())));
+                // Try to come back at once, so that the retries find the store working.
+                self.recover();
+            }
+        }
+    }
+
+    fn answer(
+        &self,
+        appends: &mut Vec<(Row, Done)>,
+        mut result: impl FnMut(&Row) -> Result<Stored, StoreError>,
+    ) {
+        let answered = appends.len() as u64;
+        for (row, done) in appends.drain(..) {
+            done(result(&row));
+        }
+        self.shared.waiting.fetch_sub(answered, Ordering::Relaxed);
+    }
+
+    fn fail(&mut self, why: String) {
+        drop(self.conn.take());
+        self.shared.healthy.store(false, Ordering::Relaxed);
+        self.failure = why;
+    }
+
+    /// Reopens the database and makes what it holds durable again (see the module's docs).
+    fn recover(&mut self) -> bool {
+        let attempt = || -> Result<Connection, String> {
+            let conn = schema::connect(&self.path, self.options.sync, false).map_err(|e| e.to_string())?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(|e| format!("the checkpoint after a failure failed: {e}"))?;
+            conn.execute(
+                "INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?1)",
+                [unix_now()],
+            )
+            .map_err(|e| format!("a probe commit failed: {e}"))?;
+            Ok(conn)
+        };
+        match attempt() {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.shared.healthy.store(true, Ordering::Relaxed);
+                true
+            }
+            Err(why) => {
+                self.fail(why);
+                false
+            }
+        }
+    }
+
+    fn retention_wait(&self) -> Duration {
+        match (self.options.retain, self.next_retention) {
+            (None, _) => Duration::from_secs(3_600),
+            (Some(_), None) => Duration::ZERO,
+            (Some(_), Some(at)) => at.saturating_duration_since(Instant::now()),
+        }
+    }
+
+    /// Deletes one step of rows older than the retention; looks again soon if there may be
+    /// more, else in a minute.
+    fn retain(&mut self) {
+        let (Some(retain), Some(conn)) = (self.options.retain, self.conn.as_ref()) else {
+            self.next_retention = Some(Instant::now() + RETENTION_EVERY);
+            return;
+        };
+        let cutoff = unix_now().saturating_sub(retain);
+        let deleted = conn.execute(
+            "DELETE FROM callbacks WHERE id IN \
+             (SELECT id FROM callbacks WHERE received < ?1 ORDER BY received LIMIT ?2)",
+            [cutoff, RETENTION_STEP],
+        );
+        self.next_retention = match deleted {
+            Ok(n) if n as i64 == RETENTION_STEP => None,
+            _ => Some(Instant::now() + RETENTION_EVERY),
+        };
+    }
+}
+
+/// Inserts the rows in one immediate transaction and commits it: each row's result, or the
+/// error that rolled them all back.
+fn commit_rows<'r>(
+    conn: &mut Connection,
+    rows: impl Iterator<Item = &'r Row>,
+) -> rusqlite::Result<Vec<Stored>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut results = Vec::new();
+    {
+        let mut statement = tx.prepare_cached(INSERT)?;
+        for row in rows {
+            results.push(insert(&mut statement, row)?);
+        }
+    }
+    // Dropping an uncommitted transaction rolls it back, also when COMMIT itself fails.
+    tx.commit()?;
+    Ok(results)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

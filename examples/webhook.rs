@@ -1,32 +1,34 @@
-//! A stream callback receiver: verifies, deduplicates, decodes and logs Tencent's push events.
+//! A stream callback receiver that keeps nothing: the library's answer rules
+//! (`receiver::Rules`), a `Deduper` in memory, and one JSON log line per new event on stdout.
 //!
 //! ```sh
 //! CSS_CALLBACK_KEY=your-callback-key cargo run --example webhook --features events
 //! # listens on 127.0.0.1:8080 (set BIND to change it); point the CSS callback URL at it
 //! ```
 //!
-//! Answers 200 `{"code":0}` to every authentic event (so that Tencent stops retrying), also to a
-//! redelivery, which it drops; 400 with the reason to a body that is not a stream event; 401 to a
-//! bad or expired signature; 413 to a body over 64 KiB. Logs one JSON line per new event.
+//! It answers every request as `css-errcode serve` does (200 to an authentic callback of any
+//! kind, also to a redelivery, which it drops; 400, 401, 404, 405, 413 with the reason), but
+//! remembers events only while it runs: use `css-errcode serve` to keep them.
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
+use axum::extract::{Request as HttpRequest, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tencent_css_errcode::events::{Deduper, EventKind, StreamEvent};
+use tencent_css_errcode::events::{Deduper, EventKind};
+use tencent_css_errcode::receiver::{
+    Answer, BODY_LIMIT, Decision, Request, Row, Rules, Stored,
+};
 
-/// Callback bodies are a few hundred bytes; anything much larger is not one.
-const BODY_LIMIT: usize = 64 * 1024;
 /// Where log lines go: stdout in `main`, a buffer in the tests.
 pub type Sink = Arc<dyn Fn(String) + Send + Sync>;
 
 /// The receiver's state.
 pub struct Receiver {
-    key: String,
+    rules: Rules,
     log: Sink,
     /// The library's deduper: exact for millions of events, bounded past that.
     seen: Mutex<Deduper>,
@@ -35,7 +37,7 @@ pub struct Receiver {
 impl Receiver {
     pub fn new(key: String, log: Sink) -> Self {
         Receiver {
-            key,
+            rules: Rules::new(key, "/callback"),
             log,
             seen: Mutex::new(Deduper::new()),
         }
@@ -45,70 +47,66 @@ impl Receiver {
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// The HTTP routes: `POST /` and `POST /callback`.
+/// Every path goes to the rules (which answer 404 off `/callback`).
 pub fn app(receiver: Arc<Receiver>) -> Router {
-    Router::new()
-        .route("/", post(callback))
-        .route("/callback", post(callback))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(receiver)
+    Router::new().fallback(callback).with_state(receiver)
 }
 
-async fn callback(
-    State(receiver): State<Arc<Receiver>>,
-    body: axum::body::Bytes,
-) -> (StatusCode, Json<Value>) {
-    let event: StreamEvent = match serde_json::from_slice(&body) {
-        Ok(event) => event,
-        Err(err) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"code": 400, "error": format!("not a stream event: {err}")})),
-            );
+async fn callback(State(receiver): State<Arc<Receiver>>, request: HttpRequest) -> Response {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let answer = match axum::body::to_bytes(request.into_body(), BODY_LIMIT).await {
+        Err(_) => receiver.rules.decide_oversize(&method, &path),
+        Ok(body) => {
+            let request = Request { method: &method, path: &path, body: &body };
+            match receiver.rules.decide(&request, unix_now()) {
+                Decision::Answer(answer) => answer,
+                Decision::Keep(keep) => {
+                    let row = keep.row();
+                    let fresh = receiver
+                        .seen
+                        .lock()
+                        .map(|mut seen| seen.check(row.dedupe_key(), row.event_time).is_new())
+                        .unwrap_or(true);
+                    if fresh {
+                        (receiver.log)(log_line(row).to_string());
+                    }
+                    keep.answer(Ok(if fresh { Stored::New } else { Stored::Duplicate }))
+                }
+            }
         }
     };
-    if let Err(err) = event.verify(&receiver.key, unix_now()) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"code": 401, "error": err.to_string()})),
-        );
-    }
-    let record = event.record();
-    let fresh = receiver
-        .seen
-        .lock()
-        .map(|mut seen| seen.check(record.key, record.time).is_new())
-        .unwrap_or(true);
-    if fresh {
-        (receiver.log)(log_line(&event).to_string());
-    }
-    (StatusCode::OK, Json(json!({"code": 0})))
+    respond(answer)
+}
+
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, "application/json")], answer.body).into_response()
 }
 
 /// One structured line per event.
-fn log_line(event: &StreamEvent) -> Value {
-    let interruption = event.interruption();
+fn log_line(row: &Row) -> Value {
+    let interruption = row.interruption();
     let category = interruption.map(|i| i.category());
     json!({
-        "event": match event.kind {
+        "event": match row.kind {
             EventKind::StreamEnd => "stream_end",
             EventKind::PushStart => "push_start",
             _ => "other",
         },
-        "domain": event.app,
-        "app": event.appname,
-        "stream": event.stream_id,
-        "sequence": event.sequence,
-        "event_time": event.event_time,
-        "errcode": event.errcode,
+        "domain": row.domain,
+        "app": row.app,
+        "stream": row.stream,
+        "sequence": row.sequence,
+        "event_time": row.event_time,
+        "errcode": row.errcode,
         "reason": interruption.and_then(|i| i.reason()).map(|r| r.name()),
         "category": category.map(|c| c.name()),
         "retryable": category.map(|c| c.retryable()),
         "intentional": category.map(|c| c.is_intentional()),
-        "push_duration_ms": event.push_duration_ms,
     })
 }
 

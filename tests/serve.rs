@@ -1,207 +1,22 @@
-//! `css-errcode serve`, the real binary, over real HTTP on 127.0.0.1: every status, the bytes it
-//! writes, the metrics, restarts, a torn line, an unwritable data directory, SIGTERM under load
-//! and SIGKILL mid-load (crash safety).
+//! `css-errcode serve`, the real binary, over real HTTP on 127.0.0.1: every status, the rows it
+//! keeps, the metrics, export and triage of the store, schema versions, the import of a 0.2
+//! directory, retention, the queue's bound, SIGTERM and SIGKILL under load, and two receivers
+//! on one directory.
 #![cfg(feature = "serve")]
 
-use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+#[path = "common/receiver.rs"]
+mod receiver;
 
+use std::process::Command;
+use std::time::Duration;
+
+use receiver::*;
 use serde_json::{Value, json};
 use tencent_css_errcode::events::sign;
 
-const BIN: &str = env!("CARGO_BIN_EXE_css-errcode");
-const KEY: &str = "serve-test-key";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn temp_dir() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "css-errcode-serve-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A running receiver; killed if the test ends first.
-struct Server {
-    child: Child,
-    address: String,
-    stderr: Option<std::thread::JoinHandle<String>>,
-}
-
-impl Server {
-    fn start(data: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--key-env",
-                "SERVE_TEST_KEY",
-                "--data-dir",
-            ])
-            .arg(data)
-            .env("SERVE_TEST_KEY", KEY)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_owned();
-        let mut pipe = child.stderr.take().unwrap();
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        });
-        Server {
-            child,
-            address,
-            stderr: Some(stderr),
-        }
-    }
-
-    fn request(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-        request(&self.address, method, path, body).expect("the receiver answers")
-    }
-
-    fn post(&self, body: &str) -> (u16, Value) {
-        let (status, text) = self.request("POST", "/callback", body.as_bytes());
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    /// SIGTERM: the exit code and what the receiver logged.
-    fn terminate(mut self) -> (Option<i32>, String) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let code = self.child.wait().unwrap().code();
-        let log = self
-            .stderr
-            .take()
-            .map(|h| h.join().unwrap())
-            .unwrap_or_default();
-        (code, log)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One HTTP/1.1 request on its own connection: the status and the body.
-fn request(address: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(address)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
-    stream.write_all(body)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status in {text:?}")))?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
-}
-
-/// A callback body signed with `key`, expiring at `t`.
-fn callback(key: &str, t: i64, event_type: u32, sequence: &str, errcode: Option<u32>) -> String {
-    let mut body = json!({
-        "t": t, "sign": sign(key, t), "event_type": event_type, "appid": 1250000000,
-        "app": "push.example.com", "appname": "live", "stream_id": format!("room-{sequence}"),
-        "event_time": 1_700_000_000, "sequence": sequence, "push_duration": "61000"
-    });
-    if let Some(errcode) = errcode {
-        body["errcode"] = json!(errcode);
-    }
-    body.to_string()
-}
-
-/// The data directory's files, by name.
-fn data_files(data: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(data)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// Every line of the data directory's files. While the receiver runs, the day's file ends in
-/// the blank lines it has written ahead; there are none before that.
-fn stored_lines(data: &Path) -> Vec<String> {
-    let mut lines = Vec::new();
-    for file in data_files(data) {
-        let text = std::fs::read_to_string(&file).unwrap();
-        assert!(
-            text.is_empty() || text.ends_with('\n'),
-            "{} ends in a torn line",
-            file.display()
-        );
-        let content = text.trim_end_matches('\n');
-        assert!(
-            !content.contains("\n\n"),
-            "{} has a blank line before its last line",
-            file.display()
-        );
-        lines.extend(content.lines().map(str::to_owned));
-    }
-    lines
-}
-
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-}
-
 #[test]
-fn every_status_the_bytes_written_and_the_metrics() {
-    let data = temp_dir();
+fn every_status_the_rows_kept_and_the_metrics() {
+    let data = temp_dir("serve");
     let server = Server::start(&data);
     let t = now() + 600;
     let first = callback(KEY, t, 0, "1001", Some(18));
@@ -224,12 +39,19 @@ fn every_status_the_bytes_written_and_the_metrics() {
         server.post(&callback("wrong-key", t, 0, "1004", Some(1))).0,
         401
     );
-    assert_eq!(
-        server
-            .post(&callback(KEY, now() - 3_600, 0, "1005", Some(1)))
-            .0,
-        401,
-        "expired beyond the skew"
+    let expired_t = now() - 3_600;
+    let (status, body) = server.post(&callback(KEY, expired_t, 0, "1005", Some(1)));
+    assert_eq!(status, 401, "expired beyond the skew");
+    let error = body["error"].as_str().unwrap();
+    let said_now: i64 = error
+        .split("it is now ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{error}"));
+    assert!(
+        (said_now - now()).abs() <= 5,
+        "the real time, not one shifted by the skew: {error}"
     );
     assert_eq!(
         server
@@ -276,59 +98,94 @@ fn every_status_the_bytes_written_and_the_metrics() {
     );
     assert_eq!(server.request("GET", "/healthz", b"").0, 200);
 
-    // The files hold each accepted event once: one-line bodies as sent, the pretty one compacted.
-    let lines = stored_lines(&data);
-    assert_eq!(lines.len(), 4, "{lines:?}");
-    assert_eq!(lines[0], first);
-    assert_eq!(lines[1], start);
+    // The store holds each accepted event once: one-line bodies as sent, the pretty one
+    // compacted; with the columns queries need.
+    let bodies = stored_bodies(&data);
+    assert_eq!(bodies.len(), 4, "{bodies:?}");
+    assert_eq!(bodies[0], first);
+    assert_eq!(bodies[1], start);
     assert_eq!(
-        serde_json::from_str::<Value>(&lines[2]).unwrap(),
+        serde_json::from_str::<Value>(&bodies[2]).unwrap(),
         serde_json::from_str::<Value>(&pretty).unwrap()
     );
-    assert!(!lines[2].contains('\n'));
-    // While the receiver runs, the day's file is written ahead in blank lines...
-    let files = data_files(&data);
-    assert_eq!(files.len(), 1);
-    let written: usize = lines.iter().map(|l| l.len() + 1).sum();
-    let bytes = std::fs::read(&files[0]).unwrap();
-    assert!(bytes.len() > written, "written ahead");
-    assert!(bytes[written..].iter().all(|&b| b == b'\n'));
-    // ...which triage reads as the directory is, the blank lines skipped.
-    let triage = Command::new(BIN)
-        .args(["triage", "--json"])
-        .arg(&files[0])
+    assert!(!bodies[2].contains('\n'));
+    let columns: (String, String, String, String, i64, i64, Option<i64>) = database(&data)
+        .query_row(
+            "SELECT domain, app, stream, sequence, event_type, event_time, errcode FROM callbacks ORDER BY id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        columns,
+        (
+            "push.example.com".into(),
+            "live".into(),
+            "room-1001".into(),
+            "1001".into(),
+            0,
+            1_700_000_000,
+            Some(18)
+        )
+    );
+
+    // export: the bodies as stored, one a line, in order of receipt, while the receiver runs.
+    let export = Command::new(BIN)
+        .args(["export", "--data-dir"])
+        .arg(&data)
         .output()
         .unwrap();
-    assert!(triage.status.success(), "{triage:?}");
-    let report: Value = serde_json::from_slice(&triage.stdout).unwrap();
+    assert!(export.status.success(), "{export:?}");
+    let expected: String = bodies.iter().map(|b| format!("{b}\n")).collect();
+    assert_eq!(String::from_utf8(export.stdout.clone()).unwrap(), expected);
+    let one_stream = Command::new(BIN)
+        .args(["export", "--stream", "room-1002", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(one_stream.stdout).unwrap(), format!("{start}\n"));
+    // triage of the store is triage of the export.
+    let exported = data.join("export.jsonl");
+    std::fs::write(&exported, &export.stdout).unwrap();
+    let of_store = Command::new(BIN)
+        .args(["triage", "--json", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let of_export = Command::new(BIN)
+        .args(["triage", "--json"])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(of_store.status.success(), "{of_store:?}");
+    let mut report: Value = serde_json::from_slice(&of_store.stdout).unwrap();
+    let mut report_of_export: Value = serde_json::from_slice(&of_export.stdout).unwrap();
     assert_eq!(report["events"], 4, "{report}");
-    assert_eq!(report["malformed"], 0, "{report}");
+    for r in [&mut report, &mut report_of_export] {
+        r.as_object_mut().unwrap().remove("inputs");
+    }
+    assert_eq!(report, report_of_export);
 
-    let (_, text) = server.request("GET", "/metrics", b"");
-    assert_eq!(
-        metric(&text, "css_callbacks_total{outcome=\"accepted\"}"),
-        4.0
-    );
-    assert_eq!(
-        metric(&text, "css_callbacks_total{outcome=\"duplicate\"}"),
-        1.0
-    );
-    assert_eq!(
-        metric(&text, "css_callbacks_total{outcome=\"bad_signature\"}"),
-        2.0
-    );
-    assert_eq!(
-        metric(&text, "css_callbacks_total{outcome=\"expired\"}"),
-        1.0
-    );
-    assert_eq!(
-        metric(&text, "css_callbacks_total{outcome=\"malformed\"}"),
-        2.0
-    );
-    assert_eq!(
-        metric(&text, "css_callbacks_total{outcome=\"ignored\"}"),
-        1.0
-    );
+    let text = server.metrics();
+    for (outcome, count) in [
+        ("accepted", 4.0),
+        ("duplicate", 1.0),
+        ("bad_signature", 2.0),
+        ("expired", 1.0),
+        ("malformed", 2.0),
+        ("ignored", 1.0),
+        ("too_large", 1.0),
+        ("method_not_allowed", 1.0),
+        ("not_found", 1.0),
+        ("busy", 0.0),
+        ("unstored", 0.0),
+    ] {
+        assert_eq!(
+            metric(&text, &format!("css_callbacks_total{{outcome=\"{outcome}\"}}")),
+            count,
+            "{outcome}"
+        );
+    }
     assert_eq!(
         metric(
             &text,
@@ -345,30 +202,28 @@ fn every_status_the_bytes_written_and_the_metrics() {
     );
     assert_eq!(metric(&text, "css_push_starts_total"), 1.0);
     assert_eq!(metric(&text, "css_store_seconds_count"), 4.0);
+    assert_eq!(metric(&text, "css_store_healthy"), 1.0);
 
     // After a restart the receiver still knows what it kept.
     let (code, log) = server.terminate();
     assert_eq!(code, Some(0));
     assert!(
-        log.contains("rejected a callback") && log.contains("stopped"),
+        log.contains("refused a callback") && log.contains("stopped"),
         "{log}"
     );
-    // ...and a stop leaves it holding its lines and nothing else.
-    let expected: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), expected);
+    assert_eq!(integrity(&data), "ok");
     let again = Server::start(&data);
     assert_eq!(
         again.post(&callback(KEY, t + 120, 0, "1001", Some(18))).0,
         200
     );
     assert_eq!(
-        stored_lines(&data).len(),
+        stored_bodies(&data).len(),
         4,
-        "not written twice across a restart"
+        "not kept twice across a restart"
     );
-    let (_, text) = again.request("GET", "/metrics", b"");
     assert_eq!(
-        metric(&text, "css_callbacks_total{outcome=\"duplicate\"}"),
+        metric(&again.metrics(), "css_callbacks_total{outcome=\"duplicate\"}"),
         1.0
     );
     drop(again);
@@ -376,195 +231,243 @@ fn every_status_the_bytes_written_and_the_metrics() {
 }
 
 #[test]
-fn a_torn_last_line_is_cut_at_start() {
-    let data = temp_dir();
-    let t = now() + 600;
-    let kept = callback(KEY, t, 0, "2001", Some(12));
-    let day = tencent_css_errcode::events::format_utc_time(now());
-    let file = data.join(format!("events-{}.jsonl", &day[..10]));
-    std::fs::write(&file, format!("{kept}\n{{\"t\":{t},\"sign\":\"ab")).unwrap();
+fn an_empty_database_of_schema_0_is_migrated_and_a_newer_schema_is_refused() {
+    // Schema 0: a database file with nothing in it (what SQLite makes of a new file).
+    let data = temp_dir("schema");
+    rusqlite::Connection::open(data.join("events.db"))
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 0")
+        .unwrap();
     let server = Server::start(&data);
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("{kept}\n"));
     assert_eq!(
-        server.post(&callback(KEY, t + 60, 0, "2001", Some(12))).0,
+        server.post(&callback(KEY, now() + 600, 0, "1", Some(1))).0,
         200
     );
-    assert_eq!(server.post(&callback(KEY, t, 0, "2002", Some(12))).0, 200);
-    assert_eq!(
-        stored_lines(&data).len(),
-        2,
-        "the kept event is known, the new one written"
-    );
-    let (code, log) = server.terminate();
-    assert_eq!(code, Some(0));
-    assert!(log.contains("cut a torn last line"), "{log}");
+    drop(server);
+    let version: i64 = database(&data)
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    assert_eq!(stored_bodies(&data).len(), 1);
+
+    // A database from a newer release: refused with the reason, exit 2, nothing changed.
+    database(&data)
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--key-env", "SERVE_TEST_KEY", "--data-dir"])
+        .arg(&data)
+        .env("SERVE_TEST_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("schema version 99 is newer"), "{stderr}");
+    let export = Command::new(BIN)
+        .args(["export", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(export.status.code(), Some(2), "{export:?}");
     std::fs::remove_dir_all(data).unwrap();
 }
 
 #[test]
-fn a_torn_line_in_the_space_written_ahead_is_cut_at_start() {
-    let data = temp_dir();
+fn a_0_2_directory_is_imported_once_and_left_as_it_was() {
+    let data = temp_dir("import");
     let t = now() + 600;
-    let kept = callback(KEY, t, 0, "2101", Some(12));
-    let torn = callback(KEY, t, 0, "2102", Some(12));
-    let day = tencent_css_errcode::events::format_utc_time(now());
-    let file = data.join(format!("events-{}.jsonl", &day[..10]));
-    // A kill in the middle of overwriting the blank lines written ahead.
-    let mut bytes = format!("{kept}\n{}", &torn[..torn.len() / 2]).into_bytes();
-    bytes.resize(bytes.len() + 10_000, b'\n');
-    std::fs::write(&file, bytes).unwrap();
-    let server = Server::start(&data);
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), format!("{kept}\n"));
-    assert_eq!(
-        server.post(&torn).0,
-        200,
-        "never acknowledged, so written now"
+    let (a, b, c) = (
+        callback(KEY, t, 0, "501", Some(12)),
+        callback(KEY, t, 1, "502", None),
+        callback(KEY, t, 0, "503", Some(3)),
     );
-    assert_eq!(stored_lines(&data), [kept, torn]);
-    let (code, log) = server.terminate();
-    assert_eq!(code, Some(0));
-    assert!(log.contains("cut a torn last line"), "{log}");
-    std::fs::remove_dir_all(data).unwrap();
-}
+    // Day one: two events, a redelivery, and a line that is not a callback. Day two: the
+    // blank lines 0.2 wrote ahead, and a torn last line left by a crash.
+    let day_one = format!("{a}\n{b}\n{a}\nnot json\n");
+    let mut day_two = format!("{c}\n").into_bytes();
+    day_two.resize(day_two.len() + 5_000, b'\n');
+    day_two.extend_from_slice(&c.as_bytes()[..20]);
+    std::fs::write(data.join("events-2026-11-01.jsonl"), &day_one).unwrap();
+    std::fs::write(data.join("events-2026-11-02.jsonl"), &day_two).unwrap();
 
-#[test]
-fn an_unwritable_data_directory_answers_503_and_acknowledges_nothing() {
-    let root = temp_dir();
-    let data = root.join("data");
     let server = Server::start(&data);
-    let t = now() + 600;
-    assert_eq!(server.post(&callback(KEY, t, 0, "3001", Some(1))).0, 200);
-    // The directory goes away and a file takes its name: nothing can be written there.
-    std::fs::rename(&data, root.join("moved")).unwrap();
-    std::fs::write(&data, "not a directory").unwrap();
-    assert_eq!(server.post(&callback(KEY, t, 0, "3002", Some(1))).0, 503);
-    assert_eq!(server.request("GET", "/healthz", b"").0, 503);
-    // Back: the same event is accepted now (it was not acknowledged before).
-    std::fs::remove_file(&data).unwrap();
-    std::fs::rename(root.join("moved"), &data).unwrap();
-    assert_eq!(server.request("GET", "/healthz", b"").0, 200);
-    assert_eq!(server.post(&callback(KEY, t, 0, "3002", Some(1))).0, 200);
-    assert_eq!(stored_lines(&data).len(), 2);
-    let (_, text) = server.request("GET", "/metrics", b"");
+    assert_eq!(server.post(&callback(KEY, t + 60, 0, "501", Some(12))).0, 200);
+    let (_, log) = server.terminate();
     assert_eq!(
-        metric(&text, "css_callbacks_total{outcome=\"unstored\"}"),
-        1.0
+        log.matches("imported the 0.2 day files").count(),
+        1,
+        "{log}"
     );
-    let (code, log) = server.terminate();
-    assert_eq!(code, Some(0));
-    assert!(log.contains("cannot write"), "{log}");
-    std::fs::remove_dir_all(root).unwrap();
-}
-
-/// Sends `count` unique events from `threads` threads; returns the sequences acknowledged
-/// with 200, stopping at the first connection error.
-fn load(address: &str, first: u64, count: u64, threads: u64) -> HashSet<String> {
-    let acked = Arc::new(Mutex::new(HashSet::new()));
-    let t = now() + 600;
-    let handles: Vec<_> = (0..threads)
-        .map(|thread| {
-            let (address, acked) = (address.to_owned(), acked.clone());
-            std::thread::spawn(move || {
-                let deadline = Instant::now() + Duration::from_secs(30);
-                for n in (first + thread..first + count).step_by(threads as usize) {
-                    if Instant::now() > deadline {
-                        break;
-                    }
-                    let sequence = n.to_string();
-                    let body = callback(KEY, t, 0, &sequence, Some((n % 40) as u32));
-                    match request(&address, "POST", "/callback", body.as_bytes()) {
-                        Ok((200, _)) => {
-                            acked.lock().unwrap().insert(sequence);
-                        }
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-            })
-        })
+    assert!(
+        log.contains("files=2 callbacks=3 duplicates=1 unreadable=2"),
+        "{log}"
+    );
+    assert_eq!(stored_bodies(&data), [a.clone(), b.clone(), c.clone()]);
+    let received: Vec<i64> = database(&data)
+        .prepare("SELECT received FROM callbacks ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
         .collect();
-    for handle in handles {
-        let _ = handle.join();
-    }
-    Arc::try_unwrap(acked).unwrap().into_inner().unwrap()
+    assert_eq!(received, [1_793_491_200, 1_793_491_200, 1_793_577_600], "the day's start");
+    // The old files are left as they were; a second start imports nothing.
+    assert_eq!(std::fs::read_to_string(data.join("events-2026-11-01.jsonl")).unwrap(), day_one);
+    assert_eq!(std::fs::read(data.join("events-2026-11-02.jsonl")).unwrap(), day_two);
+    let (_, log) = Server::start(&data).terminate();
+    assert!(!log.contains("imported"), "{log}");
+    assert_eq!(stored_bodies(&data).len(), 3);
+    std::fs::remove_dir_all(data).unwrap();
 }
 
-/// The sequences in the files, each with how often it is there.
-fn stored_sequences(data: &Path) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for line in stored_lines(data) {
-        let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        *counts
-            .entry(value["sequence"].as_str().unwrap().to_owned())
-            .or_default() += 1;
+#[test]
+fn retention_deletes_what_is_older_and_keeps_the_rest() {
+    let data = temp_dir("retain");
+    let server = Server::start(&data);
+    let t = now() + 600;
+    for n in 0..30 {
+        assert_eq!(server.post(&callback(KEY, t, 0, &n.to_string(), Some(1))).0, 200);
     }
-    counts
+    drop(server);
+    // Received over two seconds ago: past a retention of one second.
+    std::thread::sleep(Duration::from_millis(2_100));
+    let server = Server::start_with(&data, &["--retain", "1s"], &[]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !stored_bodies(&data).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stored_bodies(&data).len(), 0, "the old rows are deleted");
+    assert_eq!(server.post(&callback(KEY, t, 0, "new", Some(1))).0, 200);
+    assert_eq!(stored_bodies(&data).len(), 1, "a new row is kept");
+    drop(server);
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged() {
+    let data = temp_dir("queue");
+    let server = Server::start_with(&data, &["--queue", "1"], &[]);
+    let sent = load(&server.address, (0..3_000).collect(), 48, Duration::from_secs(30));
+    let busy = sent.statuses.get(&503).copied().unwrap_or(0);
+    assert!(busy > 0, "48 senders overflow a queue of one: {:?}", sent.statuses);
+    assert_eq!(sent.retry_after, busy, "every 503 says when to retry");
+    assert_eq!(
+        metric(&server.metrics(), "css_callbacks_total{outcome=\"busy\"}"),
+        busy as f64
+    );
+    drop(server);
+    assert_each_acked_once(&sent.acked, &stored_sequences(&data));
+    assert_eq!(stored_sequences(&data).len(), sent.acked.len(), "nothing refused is kept");
+    std::fs::remove_dir_all(data).unwrap();
 }
 
 #[test]
 fn sigterm_under_load_loses_nothing_acknowledged() {
-    let data = temp_dir();
+    let data = temp_dir("sigterm");
     let server = Server::start(&data);
     let address = server.address.clone();
-    let sender = std::thread::spawn(move || load(&address, 0, 3_000, 8));
+    let sender = std::thread::spawn(move || {
+        load(&address, (0..3_000).collect(), 8, Duration::from_secs(30))
+    });
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.terminate().0, Some(0));
-    let acked = sender.join().unwrap();
-    let stored = stored_sequences(&data);
-    assert!(!acked.is_empty());
-    for sequence in &acked {
-        assert_eq!(
-            stored.get(sequence),
-            Some(&1),
-            "acknowledged {sequence} is on disk once"
-        );
-    }
+    let sent = sender.join().unwrap();
+    assert!(!sent.acked.is_empty());
+    assert_each_acked_once(&sent.acked, &stored_sequences(&data));
+    assert_eq!(integrity(&data), "ok");
     std::fs::remove_dir_all(data).unwrap();
 }
 
 #[test]
 fn sigkill_mid_load_then_restart_keeps_every_acknowledged_event_once() {
-    let data = temp_dir();
-    let mut server = Server::start(&data);
+    let data = temp_dir("sigkill");
+    let server = Server::start(&data);
     let address = server.address.clone();
-    let sender = std::thread::spawn(move || load(&address, 0, 4_000, 8));
+    let sender = std::thread::spawn(move || {
+        load(&address, (0..4_000).collect(), 8, Duration::from_secs(30))
+    });
     std::thread::sleep(Duration::from_millis(400));
-    server.child.kill().unwrap(); // SIGKILL
-    server.child.wait().unwrap();
-    let acked = sender.join().unwrap();
+    server.kill();
+    let sent = sender.join().unwrap();
     assert!(
-        !acked.is_empty(),
+        !sent.acked.is_empty(),
         "some events were acknowledged before the kill"
     );
-    let killed = std::fs::read(&data_files(&data)[0]).unwrap();
-    assert!(
-        killed.ends_with(b"\n\n"),
-        "the kill left the space written ahead"
-    );
+    assert_each_acked_once(&sent.acked, &stored_sequences(&data));
 
     // Restart on the same directory; resend everything (the unacknowledged, and the
     // acknowledged again, as Tencent's redeliveries would).
     let server = Server::start(&data);
-    let resent = load(&server.address, 0, 4_000, 8);
-    assert_eq!(
-        resent.len(),
-        4_000,
-        "every event acknowledged after the restart"
-    );
+    let resent = load(&server.address, (0..4_000).collect(), 8, Duration::from_secs(60));
+    assert_eq!(resent.acked.len(), 4_000, "every event acknowledged after the restart");
     let stored = stored_sequences(&data);
-    for n in 0..4_000u64 {
-        assert_eq!(
-            stored.get(&n.to_string()),
-            Some(&1),
-            "event {n} is on disk exactly once"
-        );
-    }
+    assert_each_acked_once(&resent.acked, &stored);
     assert_eq!(stored.len(), 4_000);
-    let (code, log) = server.terminate();
-    assert_eq!(code, Some(0));
+    let (_, text) = server.request("GET", "/metrics", b"");
+    // What was acknowledged before the kill comes back as redeliveries; so may a few that
+    // were committed while their answers were on the way (at most one per sender).
+    let duplicates = metric(&text, "css_callbacks_total{outcome=\"duplicate\"}") as usize;
     assert!(
-        log.contains("cut what was left after the last line"),
-        "{log}"
+        (sent.acked.len()..=sent.acked.len() + 8).contains(&duplicates),
+        "{duplicates} duplicates for {} acknowledged",
+        sent.acked.len()
     );
+    assert_eq!(server.terminate().0, Some(0));
+    assert_eq!(integrity(&data), "ok");
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn two_receivers_on_one_directory_keep_each_event_once() {
+    let data = temp_dir("two");
+    let (one, two) = (Server::start(&data), Server::start(&data));
+    // Both take load at once; each event goes to one, and its redelivery to the other.
+    let events: Vec<u64> = (0..2_000).collect();
+    let (a, b) = (one.address.clone(), two.address.clone());
+    let (first_a, first_b): (Vec<u64>, Vec<u64>) = events.iter().partition(|n| *n % 2 == 0);
+    let (ea, eb) = (first_a.clone(), first_b.clone());
+    let to_one = std::thread::spawn(move || load(&a, ea, 6, Duration::from_secs(60)));
+    let to_two = std::thread::spawn(move || load(&b, eb, 6, Duration::from_secs(60)));
+    let (sent_one, sent_two) = (to_one.join().unwrap(), to_two.join().unwrap());
+    let again_one = load(&one.address, first_b, 6, Duration::from_secs(60));
+    let again_two = load(&two.address, first_a, 6, Duration::from_secs(60));
+    for sent in [&sent_one, &sent_two, &again_one, &again_two] {
+        assert_eq!(sent.acked.len(), 1_000, "{:?}", sent.statuses);
+    }
+    let duplicates = metric(&one.metrics(), "css_callbacks_total{outcome=\"duplicate\"}")
+        + metric(&two.metrics(), "css_callbacks_total{outcome=\"duplicate\"}");
+    assert_eq!(duplicates, 2_000.0, "every redelivery to the other receiver is a duplicate");
+    assert_eq!(one.terminate().0, Some(0));
+    assert_eq!(two.terminate().0, Some(0));
+    let stored = stored_sequences(&data);
+    assert_eq!(stored.len(), 2_000);
+    assert!(stored.values().all(|&n| n == 1));
+    assert_eq!(integrity(&data), "ok");
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn export_while_the_receiver_writes_gives_whole_lines_in_order() {
+    let data = temp_dir("export");
+    let server = Server::start(&data);
+    let address = server.address.clone();
+    let sender = std::thread::spawn(move || {
+        load(&address, (0..6_000).collect(), 8, Duration::from_secs(30))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let export = Command::new(BIN)
+        .args(["export", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let sent = sender.join().unwrap();
+    assert!(export.status.success());
+    let text = String::from_utf8(export.stdout).unwrap();
+    let exported: Vec<&str> = text.lines().collect();
+    let stored = stored_bodies(&data);
+    assert!(!exported.is_empty() && exported.len() <= stored.len());
+    assert_eq!(exported[..], stored[..exported.len()], "a prefix of the store, in order");
+    assert_eq!(stored.len(), sent.acked.len());
+    drop(server);
     std::fs::remove_dir_all(data).unwrap();
 }

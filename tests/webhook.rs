@@ -106,7 +106,7 @@ async fn the_receiver_answers_each_kind_of_delivery() {
     let (status, answer) = post(
         &client,
         &url,
-        body(KEY, now() - 5, "1004", 1).to_string().into_bytes(),
+        body(KEY, now() - 3_600, "1004", 1).to_string().into_bytes(),
     )
     .await;
     assert_eq!(status, 401);
@@ -122,7 +122,7 @@ async fn the_receiver_answers_each_kind_of_delivery() {
         answer["error"]
             .as_str()
             .unwrap()
-            .starts_with("not a stream event"),
+            .starts_with("not a callback"),
         "{answer}"
     );
     let mut no_errcode = body(KEY, t, "1005", 1);
@@ -160,5 +160,22 @@ async fn the_receiver_answers_each_kind_of_delivery() {
     assert_eq!(lines[1]["sequence"], "1002");
     assert_eq!(lines[1]["category"], "network");
     assert_eq!(lines[1]["retryable"], true);
-    assert_eq!(lines[1]["push_duration_ms"], 61000);
+}
+
+/// The answers `css-errcode serve` gives that a receiver without a store must give too: a
+/// signed recording callback is acknowledged (else Tencent retries it twelve times), other
+/// paths and methods are refused as serve refuses them.
+#[tokio::test]
+async fn other_kinds_paths_and_methods_are_answered_as_serve_answers_them() {
+    let (url, logged) = start().await;
+    let client = reqwest::Client::new();
+    let t = now() + 600;
+    let recording = json!({"event_type": 100, "t": t, "sign": sign(KEY, t), "video_url": "https://v"});
+    let (status, answer) = post(&client, &url, recording.to_string().into_bytes()).await;
+    assert_eq!((status, answer), (200, json!({"code": 0})));
+    let elsewhere = url.replace("/callback", "/elsewhere");
+    assert_eq!(post(&client, &elsewhere, b"{}".to_vec()).await.0, 404);
+    let get = client.get(&url).send().await.unwrap();
+    assert_eq!(get.status().as_u16(), 405);
+    assert!(logged.lock().unwrap().is_empty(), "nothing of another kind is logged");
 }

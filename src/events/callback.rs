@@ -504,7 +504,7 @@ impl<'a> Checked<'a> {
 }
 
 /// A callback's dedupe key: its `sequence`, `event_type` and `event_time`.
-fn callback_key(sequence: &str, kind: EventKind, event_time: i64) -> DedupeKey {
+pub(crate) fn callback_key(sequence: &str, kind: EventKind, event_time: i64) -> DedupeKey {
     DedupeKey::of(&[
         b"callback",
         sequence.as_bytes(),

@@ -39,6 +39,7 @@ mod scan;
 mod signature;
 mod stop_reason;
 
+pub(crate) use callback::callback_key;
 pub use callback::{Callback, EventError, EventKind, OtherCallback, StreamEvent};
 pub use dedupe::{Deduper, Verdict};
 pub use event_list::{

@@ -15,9 +15,6 @@ use crate::store::Store;
 /// How long `/healthz` waits for the writer's answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A body one byte over the limit: what an oversize request is shown to the rules as.
-static OVERSIZE: [u8; BODY_LIMIT + 1] = [0; BODY_LIMIT + 1];
-
 /// A callback receiver: the answer [`Rules`], a [`Store`] and metrics, served as an axum
 /// `Router` ([`Receiver::router`]) that a program can serve alone or nest in its own.
 ///
@@ -89,10 +86,14 @@ impl Receiver {
             .with_state(Arc::clone(self))
     }
 
-    /// Answers one request: decides, keeps what is to be kept, counts.
-    pub async fn handle(&self, method: &str, path: &str, body: &[u8], now: i64) -> Answer {
-        let request = Request { method, path, body };
-        let answer = match self.rules.decide(&request, now) {
+    /// Answers one request: decides, keeps what is to be kept, counts. `body` is `None` when
+    /// it was over [`BODY_LIMIT`].
+    pub async fn handle(&self, method: &str, path: &str, body: Option<&[u8]>, now: i64) -> Answer {
+        let decision = match body {
+            Some(body) => self.rules.decide(&Request { method, path, body }, now),
+            None => Decision::Answer(self.rules.decide_oversize(method, path)),
+        };
+        let answer = match decision {
             Decision::Answer(answer) => answer,
             Decision::Keep(keep) => {
                 let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -143,11 +144,9 @@ async fn callback(State(receiver): State<Arc<Receiver>>, request: axum::extract:
     let method = request.method().as_str().to_owned();
     let path = request.uri().path().to_owned();
     let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
-    let body: &[u8] = match &body {
-        Ok(bytes) => bytes,
-        Err(_) => &OVERSIZE,
-    };
-    let answer = receiver.handle(&method, &path, body, unix_now()).await;
+    let answer = receiver
+        .handle(&method, &path, body.as_deref().ok(), unix_now())
+        .await;
     if answer.status >= 400 && answer.status != 404 {
         let remote = remote.map(|r| r.to_string()).unwrap_or_default();
         tracing::warn!(%remote, status = answer.status, reason = %answer.body, "refused a callback");

@@ -1,4 +1,4 @@
-use crate::events::{EventKind, StreamEvent};
+use crate::events::{DedupeKey, EventKind, StreamEvent, callback_key};
 use crate::{Interruption, decode};
 
 /// One accepted stream callback as a store keeps it: the body as received (on one line), when
@@ -72,6 +72,21 @@ impl Row {
             errcode: event.errcode,
             body: one_line(body),
         }
+    }
+
+    /// The event's [`DedupeKey`]: the same as its callback's
+    /// ([`StreamEvent::dedupe_key`]), for a [`Deduper`](crate::events::Deduper) in memory.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::Callback;
+    /// use tencent_css_errcode::receiver::Row;
+    /// let body = br#"{"event_type":1,"t":9,"stream_id":"s","sequence":"1","event_time":1}"#;
+    /// let Ok(Callback::Stream(event)) = Callback::parse(body) else { panic!() };
+    /// assert_eq!(Row::new(&event, body, 0).dedupe_key(), event.dedupe_key());
+    /// ```
+    pub fn dedupe_key(&self) -> DedupeKey {
+        callback_key(&self.sequence, self.kind, self.event_time)
     }
 
     /// The decoded interruption of a stream end (`decode(errcode, 0)`); `None` for a start.

@@ -285,22 +285,11 @@ impl Rules {
     /// assert!(answer.body.contains("it is now 701"), "{}", answer.body);
     /// ```
     pub fn decide(&self, request: &Request<'_>, now: i64) -> Decision {
-        if request.path != self.path {
-            return Decision::Answer(Answer::error(404, Outcome::NotFound, "not found".into()));
-        }
-        if !request.method.eq_ignore_ascii_case("POST") {
-            return Decision::Answer(Answer::error(
-                405,
-                Outcome::MethodNotAllowed,
-                format!("{} takes POST only", self.path),
-            ));
+        if let Some(answer) = self.route(request.method, request.path) {
+            return Decision::Answer(answer);
         }
         if request.body.len() > BODY_LIMIT {
-            return Decision::Answer(Answer::error(
-                413,
-                Outcome::TooLarge,
-                format!("a callback is at most {BODY_LIMIT} bytes"),
-            ));
+            return Decision::Answer(self.too_large());
         }
         // A callback whose `t` is up to `max_skew` in the past is still accepted.
         let deadline = now.saturating_sub(self.max_skew);
@@ -326,6 +315,44 @@ impl Rules {
         Decision::Keep(Keep {
             row: Row::new(&event, request.body, now),
         })
+    }
+
+    /// The answer to a request whose body is known to be over [`BODY_LIMIT`] without reading
+    /// it all (a server that stops reading at the limit): what [`decide`](Rules::decide)
+    /// would answer to the whole body.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::receiver::Rules;
+    /// let rules = Rules::new("k", "/callback");
+    /// assert_eq!(rules.decide_oversize("POST", "/callback").status, 413);
+    /// assert_eq!(rules.decide_oversize("POST", "/elsewhere").status, 404);
+    /// ```
+    pub fn decide_oversize(&self, method: &str, path: &str) -> Answer {
+        self.route(method, path).unwrap_or_else(|| self.too_large())
+    }
+
+    /// `404` for another path, `405` for another method.
+    fn route(&self, method: &str, path: &str) -> Option<Answer> {
+        if path != self.path {
+            return Some(Answer::error(404, Outcome::NotFound, "not found".into()));
+        }
+        if !method.eq_ignore_ascii_case("POST") {
+            return Some(Answer::error(
+                405,
+                Outcome::MethodNotAllowed,
+                format!("{} takes POST only", self.path),
+            ));
+        }
+        None
+    }
+
+    fn too_large(&self) -> Answer {
+        Answer::error(
+            413,
+            Outcome::TooLarge,
+            format!("a callback is at most {BODY_LIMIT} bytes"),
+        )
     }
 
     fn refused(&self, error: SignatureError, now: i64) -> Answer {

@@ -76,6 +76,8 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Its own process group, so that a signal reaches a wrapper and the receiver under it.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command.spawn().unwrap();
         let mut pipe = child.stderr.take().unwrap();
         let stderr = std::thread::spawn(move || {
@@ -116,19 +118,25 @@ impl Server {
         self.request("GET", "/metrics", b"").1
     }
 
-    /// SIGKILL: the exit and what the receiver logged.
+    /// Sends `signal` to the receiver's process group (the receiver, and a wrapper if any).
+    fn signal(&self, signal: &str) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args([signal, "--", &group])
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// SIGKILL: what the receiver logged.
     pub fn kill(mut self) -> String {
-        let _ = self.child.kill();
+        self.signal("-KILL");
         let _ = self.child.wait();
         self.stderr.take().map(|h| h.join().unwrap()).unwrap_or_default()
     }
 
     /// SIGTERM: the exit code and what the receiver logged.
     pub fn terminate(mut self) -> (Option<i32>, String) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
+        self.signal("-TERM");
         let code = self.child.wait().unwrap().code();
         let log = self
             .stderr
@@ -141,7 +149,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(None) = self.child.try_wait() {
+            self.signal("-KILL");
+        }
         let _ = self.child.wait();
     }
 }

@@ -19,9 +19,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tencent_css_errcode::events::{Deduper, EventKind};
-use tencent_css_errcode::receiver::{
-    Answer, BODY_LIMIT, Decision, Request, Row, Rules, Stored,
-};
+use tencent_css_errcode::receiver::{Answer, BODY_LIMIT, Decision, Request, Row, Rules, Stored};
 
 /// Where log lines go: stdout in `main`, a buffer in the tests.
 pub type Sink = Arc<dyn Fn(String) + Send + Sync>;
@@ -61,7 +59,11 @@ async fn callback(State(receiver): State<Arc<Receiver>>, request: HttpRequest) -
     let answer = match axum::body::to_bytes(request.into_body(), BODY_LIMIT).await {
         Err(_) => receiver.rules.decide_oversize(&method, &path),
         Ok(body) => {
-            let request = Request { method: &method, path: &path, body: &body };
+            let request = Request {
+                method: &method,
+                path: &path,
+                body: &body,
+            };
             match receiver.rules.decide(&request, unix_now()) {
                 Decision::Answer(answer) => answer,
                 Decision::Keep(keep) => {
@@ -74,7 +76,11 @@ async fn callback(State(receiver): State<Arc<Receiver>>, request: HttpRequest) -
                     if fresh {
                         (receiver.log)(log_line(row).to_string());
                     }
-                    keep.answer(Ok(if fresh { Stored::New } else { Stored::Duplicate }))
+                    keep.answer(Ok(if fresh {
+                        Stored::New
+                    } else {
+                        Stored::Duplicate
+                    }))
                 }
             }
         }
@@ -84,7 +90,12 @@ async fn callback(State(receiver): State<Arc<Receiver>>, request: HttpRequest) -
 
 fn respond(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, "application/json")], answer.body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.body,
+    )
+        .into_response()
 }
 
 /// One structured line per event.

@@ -87,7 +87,11 @@ fn a_power_cut_under_load_loses_nothing_acknowledged() {
         return;
     }
     let after = cut_power_under_load(&[]);
-    assert!(after.acked.len() > 100, "load was acknowledged before the cut: {}", after.acked.len());
+    assert!(
+        after.acked.len() > 100,
+        "load was acknowledged before the cut: {}",
+        after.acked.len()
+    );
     assert!(after.syncs > 0);
     assert_eq!(after.integrity, "ok");
     assert_each_acked_once(&after.acked, &after.stored);
@@ -98,7 +102,12 @@ fn a_power_cut_under_load_loses_nothing_acknowledged() {
     );
     // The retries after the restart are kept once.
     let server = Server::start(&after.data);
-    let resent = load(&server.address, (0..2_000).collect(), 8, Duration::from_secs(60));
+    let resent = load(
+        &server.address,
+        (0..2_000).collect(),
+        8,
+        Duration::from_secs(60),
+    );
     assert_eq!(resent.acked.len(), 2_000);
     drop(server);
     assert_each_acked_once(&resent.acked, &stored_sequences(&after.data));
@@ -120,5 +129,8 @@ fn without_fsync_the_same_power_cut_loses_acknowledged_callbacks() {
         after.acked.len()
     );
     assert!(after.acked.len() > 100);
-    assert!(lost > 0, "a store that does not sync loses acknowledged callbacks in a power cut");
+    assert!(
+        lost > 0,
+        "a store that does not sync loses acknowledged callbacks in a power cut"
+    );
 }

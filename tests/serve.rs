@@ -143,7 +143,10 @@ fn every_status_the_rows_kept_and_the_metrics() {
         .arg(&data)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8(one_stream.stdout).unwrap(), format!("{start}\n"));
+    assert_eq!(
+        String::from_utf8(one_stream.stdout).unwrap(),
+        format!("{start}\n")
+    );
     // triage of the store is triage of the export.
     let exported = data.join("export.jsonl");
     std::fs::write(&exported, &export.stdout).unwrap();
@@ -181,7 +184,10 @@ fn every_status_the_rows_kept_and_the_metrics() {
         ("unstored", 0.0),
     ] {
         assert_eq!(
-            metric(&text, &format!("css_callbacks_total{{outcome=\"{outcome}\"}}")),
+            metric(
+                &text,
+                &format!("css_callbacks_total{{outcome=\"{outcome}\"}}")
+            ),
             count,
             "{outcome}"
         );
@@ -223,7 +229,10 @@ fn every_status_the_rows_kept_and_the_metrics() {
         "not kept twice across a restart"
     );
     assert_eq!(
-        metric(&again.metrics(), "css_callbacks_total{outcome=\"duplicate\"}"),
+        metric(
+            &again.metrics(),
+            "css_callbacks_total{outcome=\"duplicate\"}"
+        ),
         1.0
     );
     drop(again);
@@ -255,7 +264,14 @@ fn an_empty_database_of_schema_0_is_migrated_and_a_newer_schema_is_refused() {
         .execute_batch("PRAGMA user_version = 99")
         .unwrap();
     let output = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--key-env", "SERVE_TEST_KEY", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--key-env",
+            "SERVE_TEST_KEY",
+            "--data-dir",
+        ])
         .arg(&data)
         .env("SERVE_TEST_KEY", KEY)
         .output()
@@ -291,7 +307,10 @@ fn a_0_2_directory_is_imported_once_and_left_as_it_was() {
     std::fs::write(data.join("events-2026-11-02.jsonl"), &day_two).unwrap();
 
     let server = Server::start(&data);
-    assert_eq!(server.post(&callback(KEY, t + 60, 0, "501", Some(12))).0, 200);
+    assert_eq!(
+        server.post(&callback(KEY, t + 60, 0, "501", Some(12))).0,
+        200
+    );
     let (_, log) = server.terminate();
     assert_eq!(
         log.matches("imported the 0.2 day files").count(),
@@ -310,10 +329,20 @@ fn a_0_2_directory_is_imported_once_and_left_as_it_was() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(received, [1_793_491_200, 1_793_491_200, 1_793_577_600], "the day's start");
+    assert_eq!(
+        received,
+        [1_793_491_200, 1_793_491_200, 1_793_577_600],
+        "the day's start"
+    );
     // The old files are left as they were; a second start imports nothing.
-    assert_eq!(std::fs::read_to_string(data.join("events-2026-11-01.jsonl")).unwrap(), day_one);
-    assert_eq!(std::fs::read(data.join("events-2026-11-02.jsonl")).unwrap(), day_two);
+    assert_eq!(
+        std::fs::read_to_string(data.join("events-2026-11-01.jsonl")).unwrap(),
+        day_one
+    );
+    assert_eq!(
+        std::fs::read(data.join("events-2026-11-02.jsonl")).unwrap(),
+        day_two
+    );
     let (_, log) = Server::start(&data).terminate();
     assert!(!log.contains("imported"), "{log}");
     assert_eq!(stored_bodies(&data).len(), 3);
@@ -326,7 +355,10 @@ fn retention_deletes_what_is_older_and_keeps_the_rest() {
     let server = Server::start(&data);
     let t = now() + 600;
     for n in 0..30 {
-        assert_eq!(server.post(&callback(KEY, t, 0, &n.to_string(), Some(1))).0, 200);
+        assert_eq!(
+            server.post(&callback(KEY, t, 0, &n.to_string(), Some(1))).0,
+            200
+        );
     }
     drop(server);
     // Received over two seconds ago: past a retention of one second.
@@ -347,9 +379,18 @@ fn retention_deletes_what_is_older_and_keeps_the_rest() {
 fn a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged() {
     let data = temp_dir("queue");
     let server = Server::start_with(&data, &["--queue", "1"], &[]);
-    let sent = load(&server.address, (0..3_000).collect(), 48, Duration::from_secs(30));
+    let sent = load(
+        &server.address,
+        (0..3_000).collect(),
+        48,
+        Duration::from_secs(30),
+    );
     let busy = sent.statuses.get(&503).copied().unwrap_or(0);
-    assert!(busy > 0, "48 senders overflow a queue of one: {:?}", sent.statuses);
+    assert!(
+        busy > 0,
+        "48 senders overflow a queue of one: {:?}",
+        sent.statuses
+    );
     assert_eq!(sent.retry_after, busy, "every 503 says when to retry");
     assert_eq!(
         metric(&server.metrics(), "css_callbacks_total{outcome=\"busy\"}"),
@@ -357,7 +398,11 @@ fn a_full_queue_answers_503_with_retry_after_and_loses_nothing_acknowledged() {
     );
     drop(server);
     assert_each_acked_once(&sent.acked, &stored_sequences(&data));
-    assert_eq!(stored_sequences(&data).len(), sent.acked.len(), "nothing refused is kept");
+    assert_eq!(
+        stored_sequences(&data).len(),
+        sent.acked.len(),
+        "nothing refused is kept"
+    );
     std::fs::remove_dir_all(data).unwrap();
 }
 
@@ -398,8 +443,17 @@ fn sigkill_mid_load_then_restart_keeps_every_acknowledged_event_once() {
     // Restart on the same directory; resend everything (the unacknowledged, and the
     // acknowledged again, as Tencent's redeliveries would).
     let server = Server::start(&data);
-    let resent = load(&server.address, (0..4_000).collect(), 8, Duration::from_secs(60));
-    assert_eq!(resent.acked.len(), 4_000, "every event acknowledged after the restart");
+    let resent = load(
+        &server.address,
+        (0..4_000).collect(),
+        8,
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        resent.acked.len(),
+        4_000,
+        "every event acknowledged after the restart"
+    );
     let stored = stored_sequences(&data);
     assert_each_acked_once(&resent.acked, &stored);
     assert_eq!(stored.len(), 4_000);
@@ -436,7 +490,10 @@ fn two_receivers_on_one_directory_keep_each_event_once() {
     }
     let duplicates = metric(&one.metrics(), "css_callbacks_total{outcome=\"duplicate\"}")
         + metric(&two.metrics(), "css_callbacks_total{outcome=\"duplicate\"}");
-    assert_eq!(duplicates, 2_000.0, "every redelivery to the other receiver is a duplicate");
+    assert_eq!(
+        duplicates, 2_000.0,
+        "every redelivery to the other receiver is a duplicate"
+    );
     assert_eq!(one.terminate().0, Some(0));
     assert_eq!(two.terminate().0, Some(0));
     let stored = stored_sequences(&data);
@@ -466,7 +523,11 @@ fn export_while_the_receiver_writes_gives_whole_lines_in_order() {
     let exported: Vec<&str> = text.lines().collect();
     let stored = stored_bodies(&data);
     assert!(!exported.is_empty() && exported.len() <= stored.len());
-    assert_eq!(exported[..], stored[..exported.len()], "a prefix of the store, in order");
+    assert_eq!(
+        exported[..],
+        stored[..exported.len()],
+        "a prefix of the store, in order"
+    );
     assert_eq!(stored.len(), sent.acked.len());
     drop(server);
     std::fs::remove_dir_all(data).unwrap();

@@ -21,7 +21,10 @@ fn required() -> bool {
 /// Whether the test can run; prints why not, or fails when the tests are required.
 fn available(what: &str, ok: bool) -> bool {
     if !ok {
-        assert!(!required(), "{what} is required (CSS_REQUIRE_FAULT_TESTS=1)");
+        assert!(
+            !required(),
+            "{what} is required (CSS_REQUIRE_FAULT_TESTS=1)"
+        );
         eprintln!("skipped: {what} is not available here");
     }
     ok
@@ -87,16 +90,25 @@ fn a_failed_fsync_answers_503_and_nothing_is_kept_twice() {
         .map(|(n, _)| *n)
         .collect();
     assert_eq!(refused.len(), 1, "one commit's fsync failed: {first:?}");
-    assert!(first.iter().all(|(_, s)| [200, 503].contains(s)), "{first:?}");
+    assert!(
+        first.iter().all(|(_, s)| [200, 503].contains(s)),
+        "{first:?}"
+    );
     let text = server.metrics();
-    assert_eq!(metric(&text, "css_callbacks_total{outcome=\"unstored\"}"), 1.0);
+    assert_eq!(
+        metric(&text, "css_callbacks_total{outcome=\"unstored\"}"),
+        1.0
+    );
     assert_eq!(metric(&text, "css_store_healthy"), 1.0, "recovered at once");
     assert_eq!(server.request("GET", "/healthz", b"").0, 200);
     // Tencent's retries: the refused one is kept now; every other is a duplicate.
     let again = post_each(&server, t + 60, 0..20);
     assert!(again.iter().all(|(_, s)| *s == 200), "{again:?}");
     assert_eq!(
-        metric(&server.metrics(), "css_callbacks_total{outcome=\"duplicate\"}"),
+        metric(
+            &server.metrics(),
+            "css_callbacks_total{outcome=\"duplicate\"}"
+        ),
         19.0,
         "the refused event was not kept by the failed commit"
     );
@@ -153,7 +165,11 @@ fn fill(file: &Path) {
 #[test]
 fn a_full_disk_answers_503_until_space_is_freed_and_loses_nothing_acknowledged() {
     let root = temp_dir("full");
-    let Some(mount) = (if is_root() { Tmpfs::mount(&root.join("mnt"), "8m") } else { None }) else {
+    let Some(mount) = (if is_root() {
+        Tmpfs::mount(&root.join("mnt"), "8m")
+    } else {
+        None
+    }) else {
         available("a tmpfs mount (root)", false);
         return;
     };
@@ -172,7 +188,12 @@ fn a_full_disk_answers_503_until_space_is_freed_and_loses_nothing_acknowledged()
     );
     assert!(during.iter().all(|(_, s)| [200, 503].contains(s)));
     assert_eq!(server.request("GET", "/healthz", b"").0, 503);
-    assert!(metric(&server.metrics(), "css_callbacks_total{outcome=\"unstored\"}") >= 1.0);
+    assert!(
+        metric(
+            &server.metrics(),
+            "css_callbacks_total{outcome=\"unstored\"}"
+        ) >= 1.0
+    );
     // Space again: healthy, and the retries are kept.
     std::fs::remove_file(&filler).unwrap();
     assert_eq!(server.request("GET", "/healthz", b"").0, 200);

@@ -170,12 +170,16 @@ async fn other_kinds_paths_and_methods_are_answered_as_serve_answers_them() {
     let (url, logged) = start().await;
     let client = reqwest::Client::new();
     let t = now() + 600;
-    let recording = json!({"event_type": 100, "t": t, "sign": sign(KEY, t), "video_url": "https://v"});
+    let recording =
+        json!({"event_type": 100, "t": t, "sign": sign(KEY, t), "video_url": "https://v"});
     let (status, answer) = post(&client, &url, recording.to_string().into_bytes()).await;
     assert_eq!((status, answer), (200, json!({"code": 0})));
     let elsewhere = url.replace("/callback", "/elsewhere");
     assert_eq!(post(&client, &elsewhere, b"{}".to_vec()).await.0, 404);
     let get = client.get(&url).send().await.unwrap();
     assert_eq!(get.status().as_u16(), 405);
-    assert!(logged.lock().unwrap().is_empty(), "nothing of another kind is logged");
+    assert!(
+        logged.lock().unwrap().is_empty(),
+        "nothing of another kind is logged"
+    );
 }

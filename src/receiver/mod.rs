@@ -30,8 +30,8 @@
 //! assert_eq!((answer.status, answer.outcome), (200, Outcome::Accepted));
 //! ```
 
-mod rules;
 mod row;
+mod rules;
 
 #[cfg(feature = "router")]
 mod metrics;

@@ -71,7 +71,8 @@ impl Receiver {
 
     /// The metrics, in Prometheus' text format.
     pub fn metrics(&self) -> String {
-        self.metrics.text(self.store.waiting(), self.store.healthy())
+        self.metrics
+            .text(self.store.waiting(), self.store.healthy())
     }
 
     /// The routes (see [`Receiver`]). When the server gives `ConnectInfo<SocketAddr>`, refusals
@@ -136,7 +137,10 @@ fn respond(answer: Answer) -> Response {
     response
 }
 
-async fn callback(State(receiver): State<Arc<Receiver>>, request: axum::extract::Request) -> Response {
+async fn callback(
+    State(receiver): State<Arc<Receiver>>,
+    request: axum::extract::Request,
+) -> Response {
     let remote = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -156,7 +160,10 @@ async fn callback(State(receiver): State<Arc<Receiver>>, request: axum::extract:
 
 async fn metrics(State(receiver): State<Arc<Receiver>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         receiver.metrics(),
     )
         .into_response()
@@ -167,7 +174,10 @@ async fn healthz(State(receiver): State<Arc<Receiver>>) -> Response {
     receiver.store.probe(move |healthy| {
         let _ = sender.send(healthy);
     });
-    let healthy = matches!(tokio::time::timeout(PROBE_TIMEOUT, answer).await, Ok(Ok(true)));
+    let healthy = matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, answer).await,
+        Ok(Ok(true))
+    );
     let body = if healthy {
         r#"{"code":0}"#.to_owned()
     } else {

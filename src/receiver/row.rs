@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn a_body_on_several_lines_is_compacted_and_one_line_is_kept_as_is() {
-        assert_eq!(one_line(b"{\"a\": 1,\n \"b\": \"x\"}\r\n"), r#"{"a":1,"b":"x"}"#);
+        assert_eq!(
+            one_line(b"{\"a\": 1,\n \"b\": \"x\"}\r\n"),
+            r#"{"a":1,"b":"x"}"#
+        );
         assert_eq!(one_line(b"\xEF\xBB\xBF {\"a\": \"1\"} "), r#"{"a": "1"}"#);
     }
 }

@@ -335,9 +335,10 @@ impl Store {
         if self.healthy() {
             return done(true);
         }
-        if let Err(mpsc::TrySendError::Full(Message::Probe(done))
-        | mpsc::TrySendError::Disconnected(Message::Probe(done))) =
-            self.sender.try_send(Message::Probe(Box::new(done)))
+        if let Err(
+            mpsc::TrySendError::Full(Message::Probe(done))
+            | mpsc::TrySendError::Disconnected(Message::Probe(done)),
+        ) = self.sender.try_send(Message::Probe(Box::new(done)))
         {
             done(false);
         }

@@ -92,7 +92,9 @@ impl Reader {
     /// How many callbacks the store holds.
     pub fn count(&self) -> Result<u64, Error> {
         self.conn
-            .query_row("SELECT count(*) FROM callbacks", [], |row| row.get::<_, i64>(0))
+            .query_row("SELECT count(*) FROM callbacks", [], |row| {
+                row.get::<_, i64>(0)
+            })
             .map(|n| n.max(0) as u64)
             .map_err(|e| schema::database_error(&self.path, &e))
     }

@@ -85,7 +85,11 @@ pub(super) fn version(conn: &Connection, path: &Path) -> Result<usize, Error> {
 /// `dir` in the same transaction, so that the import happens once, whichever of two receivers
 /// starting together gets there first (the other waits for the write lock, then finds the
 /// schema current).
-pub(super) fn migrate(conn: &mut Connection, path: &Path, dir: &Path) -> Result<Option<Import>, Error> {
+pub(super) fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+    dir: &Path,
+) -> Result<Option<Import>, Error> {
     let db = |e: rusqlite::Error| database_error(path, &e);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -133,7 +137,9 @@ fn import_day_files(conn: &Connection, dir: &Path, path: &Path) -> Result<Import
     }
     files.sort();
     let mut import = Import::default();
-    let mut insert = conn.prepare(super::INSERT).map_err(|e| database_error(path, &e))?;
+    let mut insert = conn
+        .prepare(super::INSERT)
+        .map_err(|e| database_error(path, &e))?;
     for (day, file) in &files {
         let (mut callbacks, mut duplicates, mut unreadable) = (0u64, 0u64, 0u64);
         let reader = BufReader::new(File::open(file).map_err(|e| io(file, e))?);

@@ -42,7 +42,12 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn new(path: PathBuf, options: Options, conn: Connection, shared: Arc<Shared>) -> Writer {
+    pub(super) fn new(
+        path: PathBuf,
+        options: Options,
+        conn: Connection,
+        shared: Arc<Shared>,
+    ) -> Writer {
         Writer {
             path,
             options,
@@ -143,7 +148,8 @@ impl Writer {
     /// Reopens the database and makes what it holds durable again (see the module's docs).
     fn recover(&mut self) -> bool {
         let attempt = || -> Result<Connection, String> {
-            let conn = schema::connect(&self.path, self.options.sync, false).map_err(|e| e.to_string())?;
+            let conn =
+                schema::connect(&self.path, self.options.sync, false).map_err(|e| e.to_string())?;
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                 .map_err(|e| format!("the checkpoint after a failure failed: {e}"))?;
             conn.execute(

@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
-    LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
-    ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
+    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty,
+    ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
 };
 
 const TTL: Duration = Duration::ZERO;
@@ -111,7 +111,11 @@ impl Fs {
     /// The state, or EIO once the power is off.
     fn state(&self) -> Result<std::sync::MutexGuard<'_, State>, Errno> {
         let state = self.0.0.lock().unwrap();
-        if state.off { Err(Errno::EIO) } else { Ok(state) }
+        if state.off {
+            Err(Errno::EIO)
+        } else {
+            Ok(state)
+        }
     }
 
     fn find(state: &State, parent: INodeNo, name: &OsStr) -> Option<u64> {
@@ -286,12 +290,26 @@ impl Filesystem for Fs {
         reply.written(data.len() as u32);
     }
 
-    fn flush(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _lo: LockOwner, reply: ReplyEmpty) {
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lo: LockOwner,
+        reply: ReplyEmpty,
+    ) {
         // close() writes nothing to the disk.
         reply.ok();
     }
 
-    fn fsync(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsync(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         let mut state = match self.state() {
             Ok(state) => state,
             Err(e) => return reply.error(e),
@@ -303,14 +321,28 @@ impl Filesystem for Fs {
         reply.ok();
     }
 
-    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         match self.state() {
             Ok(_) => reply.ok(),
             Err(e) => reply.error(e),
         }
     }
 
-    fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
         let state = match self.state() {
             Ok(state) => state,
             Err(e) => return reply.error(e),
@@ -318,8 +350,16 @@ impl Filesystem for Fs {
         if ino != INodeNo::ROOT {
             return reply.error(Errno::ENOTDIR);
         }
-        let mut entries = vec![(1, FileType::Directory, ".".to_owned()), (1, FileType::Directory, "..".to_owned())];
-        entries.extend(state.files.iter().map(|(ino, f)| (*ino, FileType::RegularFile, f.name.clone())));
+        let mut entries = vec![
+            (1, FileType::Directory, ".".to_owned()),
+            (1, FileType::Directory, "..".to_owned()),
+        ];
+        entries.extend(
+            state
+                .files
+                .iter()
+                .map(|(ino, f)| (*ino, FileType::RegularFile, f.name.clone())),
+        );
         for (i, (ino, kind, name)) in entries.into_iter().enumerate().skip(offset as usize) {
             if reply.add(INodeNo(ino), (i + 1) as u64, kind, name) {
                 break;
@@ -364,6 +404,12 @@ impl Filesystem for Fs {
                 ino
             }
         };
-        reply.created(&TTL, &attr(ino, state.files.get(&ino)), Generation(0), FileHandle(0), FopenFlags::empty());
+        reply.created(
+            &TTL,
+            &attr(ino, state.files.get(&ino)),
+            Generation(0),
+            FileHandle(0),
+            FopenFlags::empty(),
+        );
     }
 }

@@ -102,7 +102,8 @@ impl Server {
     }
 
     pub fn request(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-        let (status, _, body) = request(&self.address, method, path, body).expect("the receiver answers");
+        let (status, _, body) =
+            request(&self.address, method, path, body).expect("the receiver answers");
         (status, body)
     }
 
@@ -131,7 +132,10 @@ impl Server {
     pub fn kill(mut self) -> String {
         self.signal("-KILL");
         let _ = self.child.wait();
-        self.stderr.take().map(|h| h.join().unwrap()).unwrap_or_default()
+        self.stderr
+            .take()
+            .map(|h| h.join().unwrap())
+            .unwrap_or_default()
     }
 
     /// SIGTERM: the exit code and what the receiver logged.
@@ -184,7 +188,13 @@ pub fn request(
 }
 
 /// A callback body signed with `key`, expiring at `t`.
-pub fn callback(key: &str, t: i64, event_type: u32, sequence: &str, errcode: Option<u32>) -> String {
+pub fn callback(
+    key: &str,
+    t: i64,
+    event_type: u32,
+    sequence: &str,
+    errcode: Option<u32>,
+) -> String {
     let mut body = json!({
         "t": t, "sign": sign(key, t), "event_type": event_type, "appid": 1250000000,
         "app": "push.example.com", "appname": "live", "stream_id": format!("room-{sequence}"),
@@ -261,7 +271,9 @@ pub fn database(data: &Path) -> rusqlite::Connection {
 /// The stored bodies, in order of receipt.
 pub fn stored_bodies(data: &Path) -> Vec<String> {
     let conn = database(data);
-    let mut statement = conn.prepare("SELECT body FROM callbacks ORDER BY id").unwrap();
+    let mut statement = conn
+        .prepare("SELECT body FROM callbacks ORDER BY id")
+        .unwrap();
     statement
         .query_map([], |row| row.get(0))
         .unwrap()

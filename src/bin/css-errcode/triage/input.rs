@@ -99,7 +99,9 @@ impl Input {
 fn store_lines(dir: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
     use tencent_css_errcode::store::{Filter, Reader};
     let reader = Reader::open(dir).map_err(io::Error::other)?;
-    Ok(Box::new(reader.callbacks(Filter::default()).into_json_lines()))
+    Ok(Box::new(
+        reader.callbacks(Filter::default()).into_json_lines(),
+    ))
 }
 
 #[cfg(not(feature = "serve"))]

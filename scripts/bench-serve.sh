@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Throughput, latency and peak memory of `css-errcode serve` under examples/load_callbacks.rs
-# (64 connections on 127.0.0.1, the generator on the same cores), with fsync and without, and
-# of examples/webhook.rs (which keeps nothing), in the same run. They run in turn, round after
-# round (ROUNDS, default 1), each time on a fresh data directory, so that a slow phase of a
-# shared machine falls on all of them alike; the fsynced and unsynced receivers swap order from
-# one round to the next. Each round prints the fsynced receiver's throughput over the unsynced
-# one's, and the end their median. Where /dev/shm is a tmpfs, each round also runs the fsynced
-# receiver with its data there (where an fsync returns at once): the difference from the
-# fsynced run on disk is what the disk's fsyncs cost.
+# Throughput, latency and peak memory of `css-errcode serve` (SQLite store, every commit
+# synced) under examples/load_callbacks.rs (CONNECTIONS connections on 127.0.0.1, the generator
+# on the same cores), and of examples/webhook.rs (the same answer rules, keeping nothing) in the
+# same run. They run in turn, round after round (ROUNDS, default 1), the receiver on a fresh
+# data directory each time, so that a slow phase of a shared machine falls on both alike; the
+# order swaps from one round to the next. Each round prints serve's throughput over the
+# webhook's, the rows in the database (every accepted callback must be there) and its size
+# per million callbacks; the end prints the median ratio.
 #
 # Usage: scripts/bench-serve.sh [CALLBACKS] [CONNECTIONS]    (default 200000 and 64)
 set -euo pipefail
@@ -23,10 +22,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); data on $(df -h "$work" | tail -1 | awk '{print $1}')"
 
-# Starts a receiver whose first stdout line is "listening on ADDR", runs the load, reports.
+# Starts a receiver whose first stdout or stderr line says "listening on ADDR", runs the load,
+# reports.
 measure() {
   local label=$1; shift
-  # Emptied here, not by the child's redirection, which may come after the first look below.
   : > "$work/out"; : > "$work/err"
   "$@" >> "$work/out" 2>> "$work/err" &
   local pid=$!
@@ -44,39 +43,34 @@ measure() {
   kill -TERM "$pid"; wait "$pid" || true
   echo "$label: $result peak_rss_kib=$peak"
   rate=$(echo "$result" | sed -n 's/.*"ok_per_second":\([0-9.]*\).*/\1/p')
+  ok=$(echo "$result" | sed -n 's/.*"ok":\([0-9]*\).*/\1/p')
 }
-
-tmpfs=""
-if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
-  tmpfs=$(mktemp -d -p /dev/shm)
-  trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work" "$tmpfs"' EXIT
-fi
 
 ratios=()
 for round in $(seq "${ROUNDS:-1}"); do
   echo "round $round"
-  rm -rf "$work/fsync" "$work/nofsync"
-  [ -n "$tmpfs" ] && rm -rf "${tmpfs:?}/fsync"
-  order="fsync nofsync"
-  [ $((round % 2)) = 0 ] && order="nofsync fsync"
+  rm -rf "$work/data"
+  order="serve webhook"
+  [ $((round % 2)) = 0 ] && order="webhook serve"
   for phase in $order; do
-    if [ "$phase" = fsync ]; then
-      measure "serve (fsync)" target/release/css-errcode serve --listen 127.0.0.1:0 --data-dir "$work/fsync" --key-env CALLBACK_KEY
-      synced=$rate
-      lines=$(grep -c . "$work"/fsync/*.jsonl | awk -F: '{n += $NF} END {print n}')
-      echo "  lines on disk: $lines"
+    if [ "$phase" = serve ]; then
+      measure "serve (SQLite, synchronous=FULL)" target/release/css-errcode serve --listen 127.0.0.1:0 --data-dir "$work/data" --key-env CALLBACK_KEY
+      stored=$rate
+      python3 - "$work/data/events.db" "$ok" <<'PY'
+import os, sqlite3, sys
+path, ok = sys.argv[1], int(sys.argv[2])
+rows = sqlite3.connect(path).execute("select count(*) from callbacks").fetchone()[0]
+size = sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s))
+print(f"  rows in the database: {rows} (acknowledged {ok}); {size / 2**20:.1f} MiB, {size / rows * 1e6 / 2**20:.0f} MiB per million callbacks")
+assert rows >= ok, "an acknowledged callback is missing"
+PY
     else
-      measure "serve (no fsync)" target/release/css-errcode serve --listen 127.0.0.1:0 --data-dir "$work/nofsync" --key-env CALLBACK_KEY --no-fsync
-      unsynced=$rate
+      BIND=127.0.0.1:0 measure "examples/webhook.rs (keeps nothing)" target/release/examples/webhook
+      kept_nothing=$rate
     fi
   done
-  ratio=$(python3 -c "print(f'{$synced / $unsynced:.3f}')")
+  ratio=$(python3 -c "print(f'{$stored / $kept_nothing:.3f}')")
   ratios+=("$ratio")
-  echo "  fsynced / no fsync: $ratio"
-  if [ -n "$tmpfs" ]; then
-    measure "serve (fsync, data on tmpfs)" target/release/css-errcode serve --listen 127.0.0.1:0 --data-dir "$tmpfs/fsync" --key-env CALLBACK_KEY
-    echo "  fsynced on tmpfs / no fsync: $(python3 -c "print(f'{$rate / $unsynced:.3f}')")"
-  fi
-  BIND=127.0.0.1:0 measure "examples/webhook.rs (keeps nothing)" target/release/examples/webhook
+  echo "  serve / webhook: $ratio"
 done
-python3 -c "import statistics, sys; r = list(map(float, sys.argv[1:])); print(f'fsynced / no fsync, per round: {r}; median {statistics.median(r):.3f}')" "${ratios[@]}"
+python3 -c "import statistics, sys; r = list(map(float, sys.argv[1:])); print(f'serve / webhook, per round: {r}; median {statistics.median(r):.3f}')" "${ratios[@]}"

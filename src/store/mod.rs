@@ -268,7 +268,17 @@ impl Store {
         let shared = Arc::new(Shared::default());
         shared.healthy.store(true, Ordering::Relaxed);
         let (sender, receiver) = mpsc::sync_channel(options.queue);
-        let writer = writer::Writer::new(path.clone(), options, conn, Arc::clone(&shared));
+        // Checkpoints run on a thread of their own, so that no commit waits for one.
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0")
+            .map_err(|e| schema::database_error(&path, &e))?;
+        let checkpoints = writer::checkpointer(&path, options.sync)?;
+        let writer = writer::Writer::new(
+            path.clone(),
+            options,
+            conn,
+            Arc::clone(&shared),
+            checkpoints,
+        );
         let thread = std::thread::Builder::new()
             .name("store".to_owned())
             .spawn(move || writer.run(&receiver))

@@ -39,6 +39,41 @@ pub(super) struct Writer {
     failure: String,
     /// When retention should look again; `None` while it has rows left to delete.
     next_retention: Option<Instant>,
+    /// Stopped when the writer stops, before it closes the database.
+    checkpoints: Option<Checkpoints>,
+}
+
+/// The checkpointer thread: copies the WAL into the database file in the background (a
+/// `PASSIVE` checkpoint never blocks the writer), a few times a second.
+pub(super) struct Checkpoints {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// How often the checkpointer runs.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+pub(super) fn checkpointer(
+    path: &std::path::Path,
+    sync: bool,
+) -> Result<Checkpoints, super::Error> {
+    let conn = schema::connect(path, sync, false)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("checkpoint".to_owned())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                // A failure (a full disk, an I/O error) leaves the WAL longer; the writer's
+                // commits, which are what acknowledgements wait for, report their own.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+        .map_err(|source| super::Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    Ok(Checkpoints { stop, thread })
 }
 
 impl Writer {
@@ -47,6 +82,7 @@ impl Writer {
         options: Options,
         conn: Connection,
         shared: Arc<Shared>,
+        checkpoints: Checkpoints,
     ) -> Writer {
         Writer {
             path,
@@ -55,7 +91,19 @@ impl Writer {
             shared,
             failure: String::new(),
             next_retention: Some(Instant::now()),
+            checkpoints: Some(checkpoints),
         }
+    }
+
+    /// Stops the checkpointer, then closes the database (the last connection to close
+    /// checkpoints the whole WAL and removes it).
+    fn close(&mut self) {
+        if let Some(checkpoints) = self.checkpoints.take() {
+            let Checkpoints { stop, thread } = checkpoints;
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
+        drop(self.conn.take());
     }
 
     pub(super) fn run(mut self, receiver: &mpsc::Receiver<Message>) {
@@ -68,7 +116,7 @@ impl Writer {
                     self.retain();
                     continue;
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return self.close(),
             };
             let mut closing = None;
             let mut next = Some(first);
@@ -92,7 +140,7 @@ impl Writer {
                 self.commit(&mut appends);
             }
             if let Some(done) = closing {
-                drop(self.conn.take());
+                self.close();
                 let _ = done.send(());
                 return;
             }
@@ -150,6 +198,8 @@ impl Writer {
         let attempt = || -> Result<Connection, String> {
             let conn =
                 schema::connect(&self.path, self.options.sync, false).map_err(|e| e.to_string())?;
+            conn.execute_batch("PRAGMA wal_autocheckpoint=0")
+                .map_err(|e| e.to_string())?;
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                 .map_err(|e| format!("the checkpoint after a failure failed: {e}"))?;
             conn.execute(

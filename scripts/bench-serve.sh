@@ -6,7 +6,8 @@
 # data directory each time, so that a slow phase of a shared machine falls on both alike; the
 # order swaps from one round to the next. Each round prints serve's throughput over the
 # webhook's, the rows in the database (every accepted callback must be there) and its size
-# per million callbacks; the end prints the median ratio.
+# per million callbacks; the end prints the median ratio. Run it on an otherwise idle machine:
+# the receiver's fsyncs wait for whatever else the disk is doing.
 #
 # Usage: scripts/bench-serve.sh [CALLBACKS] [CONNECTIONS]    (default 200000 and 64)
 set -euo pipefail
@@ -49,7 +50,9 @@ measure() {
 ratios=()
 for round in $(seq "${ROUNDS:-1}"); do
   echo "round $round"
-  rm -rf "$work/data"
+  # This disk is mounted with online discard: deleting the last round's database sends the
+  # device discards that slow the fsyncs of the next round. Let them finish first.
+  rm -rf "$work/data"; sync; sleep 3
   order="serve webhook"
   [ $((round % 2)) = 0 ] && order="webhook serve"
   for phase in $order; do

@@ -8,7 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use super::{Outcome, Row};
+use super::Outcome;
 use crate::events::EventKind;
 use crate::{Basis, Interruption};
 
@@ -99,9 +99,9 @@ impl Metrics {
     }
 
     /// A newly kept row: its kind and cause, and how long the store took.
-    pub(super) fn kept(&self, row: &Row, seconds: f64) {
+    pub(super) fn kept(&self, kind: EventKind, interruption: Option<Interruption>, seconds: f64) {
         self.stored.observe(seconds);
-        match (row.kind, row.interruption()) {
+        match (kind, interruption) {
             (EventKind::PushStart, _) => {
                 self.push_starts.inc();
             }

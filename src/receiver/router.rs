@@ -99,15 +99,16 @@ impl Receiver {
             Decision::Keep(keep) => {
                 let (sender, receiver) = tokio::sync::oneshot::channel();
                 let started = Instant::now();
-                self.store.submit(keep.row().clone(), move |result| {
+                let (kind, interruption) = (keep.row().kind, keep.row().interruption());
+                self.store.submit(keep.into_row(), move |result| {
                     let _ = sender.send(result);
                 });
                 let result = receiver.await.unwrap_or(Err(StoreError::Closed));
                 if let Ok(super::Stored::New) = result {
                     self.metrics
-                        .kept(keep.row(), started.elapsed().as_secs_f64());
+                        .kept(kind, interruption, started.elapsed().as_secs_f64());
                 }
-                keep.answer(result)
+                Answer::after_store(result)
             }
         };
         self.metrics.outcome(answer.outcome);

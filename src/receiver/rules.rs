@@ -94,19 +94,7 @@ impl Keep {
     /// assert_eq!((busy.status, busy.retry_after), (503, Some(1)));
     /// ```
     pub fn answer(&self, stored: Result<Stored, StoreError>) -> Answer {
-        match stored {
-            Ok(Stored::New) => Answer::ok(Outcome::Accepted),
-            Ok(Stored::Duplicate) => Answer::ok(Outcome::Duplicate),
-            Err(StoreError::Busy) => Answer {
-                retry_after: Some(1),
-                ..Answer::error(503, Outcome::Busy, StoreError::Busy.to_string())
-            },
-            Err(error) => Answer::error(
-                503,
-                Outcome::Unstored,
-                format!("cannot store the callback: {error}"),
-            ),
-        }
+        Answer::after_store(stored)
     }
 }
 
@@ -218,6 +206,31 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The answer to a callback once a store did what it could with it (what
+    /// [`Keep::answer`] gives, for a caller that handed the row over with [`Keep::into_row`]).
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::receiver::{Answer, Outcome, StoreError};
+    /// let failed = Answer::after_store(Err(StoreError::Failed("disk I/O error".into())));
+    /// assert_eq!((failed.status, failed.outcome), (503, Outcome::Unstored));
+    /// ```
+    pub fn after_store(stored: Result<Stored, StoreError>) -> Answer {
+        match stored {
+            Ok(Stored::New) => Answer::ok(Outcome::Accepted),
+            Ok(Stored::Duplicate) => Answer::ok(Outcome::Duplicate),
+            Err(StoreError::Busy) => Answer {
+                retry_after: Some(1),
+                ..Answer::error(503, Outcome::Busy, StoreError::Busy.to_string())
+            },
+            Err(error) => Answer::error(
+                503,
+                Outcome::Unstored,
+                format!("cannot store the callback: {error}"),
+            ),
+        }
+    }
+
     fn ok(outcome: Outcome) -> Answer {
         Answer {
             status: 200,

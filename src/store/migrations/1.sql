@@ -18,7 +18,6 @@ CREATE TABLE callbacks (
     UNIQUE (sequence, event_type, event_time)
 );
 CREATE INDEX callbacks_received ON callbacks (received);
-CREATE INDEX callbacks_stream ON callbacks (stream, event_time);
 -- What the first start imported from a 0.2 data directory.
 CREATE TABLE imports (
     file TEXT PRIMARY KEY,

@@ -21,7 +21,7 @@
 //! - `serde`: `Serialize`/`Deserialize` for the names and for [`Interruption`].
 //! - `events`: the `events` module: stream callbacks and their signatures, DescribeLiveStreamEventList
 //!   records, the normalised `Record`, `LineReader` and `Deduper`; and the `receiver` module's
-//!   answer rules.
+//!   answer rules; the `sessions` module: pushes paired by `sequence`, and live streams.
 //! - `push-url`: the `push_url` module: parse, sign and preflight push URLs.
 //! - `api`: the `api` module: DescribeLiveStreamEventList, TC3-signed, paged and retried.
 //! - `cli`: the `css-errcode` binary.
@@ -49,6 +49,8 @@ pub mod push_url;
 mod reason;
 #[cfg(feature = "events")]
 pub mod receiver;
+#[cfg(feature = "events")]
+pub mod sessions;
 #[cfg(feature = "store")]
 pub mod store;
 

@@ -1,0 +1,274 @@
+//! The sessions reducer: Tencent's own example and the cases around it, and, as properties,
+//! that order, duplication and splitting of the input do not change its answer.
+#![cfg(feature = "events")]
+
+use proptest::prelude::*;
+use tencent_css_errcode::Category;
+use tencent_css_errcode::events::StreamEvent;
+use tencent_css_errcode::sessions::{Sessions, State};
+
+/// A callback of `domain`/live/`stream`: a start (`errcode` None) or an end.
+fn event(
+    domain: &str,
+    stream: &str,
+    sequence: &str,
+    time: i64,
+    end: Option<(u32, u64)>,
+) -> StreamEvent {
+    let mut body = serde_json::json!({
+        "event_type": if end.is_some() { 0 } else { 1 }, "t": 0, "app": domain, "appname": "live",
+        "stream_id": stream, "sequence": sequence, "event_time": time,
+        "user_ip": format!("198.51.100.{}", sequence.len()), "node": "203.0.113.7",
+    });
+    if let Some((errcode, duration_ms)) = end {
+        body["errcode"] = errcode.into();
+        body["push_duration"] = duration_ms.to_string().into();
+    }
+    serde_json::from_value(body).unwrap()
+}
+
+fn start(sequence: &str, time: i64) -> StreamEvent {
+    event("push.example.com", "room42", sequence, time, None)
+}
+
+fn end(sequence: &str, time: i64, errcode: u32, duration_ms: u64) -> StreamEvent {
+    event(
+        "push.example.com",
+        "room42",
+        sequence,
+        time,
+        Some((errcode, duration_ms)),
+    )
+}
+
+fn reduce(events: &[StreamEvent]) -> Sessions {
+    let mut sessions = Sessions::new();
+    for event in events {
+        sessions.add(event);
+    }
+    sessions
+}
+
+#[test]
+fn tencents_example_start_seq1_start_seq2_end_seq1_is_live_on_seq2() {
+    let sessions = reduce(&[
+        start("seq1", 100),
+        start("seq2", 130),
+        end("seq1", 160, 1, 60_000),
+    ]);
+    let live = sessions.live();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].sequences, ["seq2"]);
+    assert_eq!(live[0].since, 130);
+    let all = sessions.sessions();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        (all[0].sequence.as_str(), all[0].state),
+        ("seq1", State::Ended)
+    );
+    assert_eq!(
+        (all[1].sequence.as_str(), all[1].state),
+        ("seq2", State::Live)
+    );
+}
+
+#[test]
+fn a_re_push_whose_start_arrives_before_the_old_end() {
+    // The new push starts at 200 and its callback comes first; the old push's end (at 199)
+    // comes after it: the stream stays live, on the new push.
+    let sessions = reduce(&[
+        start("old", 100),
+        start("new", 200),
+        end("old", 199, 12, 99_000),
+    ]);
+    assert_eq!(sessions.live()[0].sequences, ["new"]);
+    let old = &sessions.sessions()[0];
+    assert_eq!((old.state, old.duration), (State::Ended, Some(99)));
+    assert_eq!(
+        old.cause.as_ref().map(|c| c.category()),
+        Some(Category::Network)
+    );
+}
+
+#[test]
+fn the_backup_push_ends_first_then_the_primary() {
+    let mut sessions = reduce(&[
+        start("primary", 100),
+        start("backup", 101),
+        end("backup", 150, 3, 49_000),
+    ]);
+    assert_eq!(
+        sessions.live()[0].sequences,
+        ["primary"],
+        "one interruption is not off the air"
+    );
+    assert_eq!(sessions.live()[0].since, 100);
+    sessions.add(&end("primary", 300, 1, 200_000));
+    assert!(sessions.live().is_empty());
+    assert!(sessions.sessions().iter().all(|s| s.state == State::Ended));
+}
+
+#[test]
+fn an_end_without_its_start_is_a_whole_session() {
+    let sessions = reduce(&[end("lonely", 1_000, 1, 61_500)]);
+    let session = &sessions.sessions()[0];
+    assert_eq!(session.start, Some(1_000 - 61));
+    assert_eq!(session.end, Some(1_000));
+    assert_eq!(session.duration, Some(61));
+    assert_eq!(session.client_ip.as_deref(), Some("198.51.100.6"));
+    assert!(sessions.live().is_empty());
+}
+
+#[test]
+fn a_start_that_arrives_after_its_end_does_not_reopen_the_push() {
+    let sessions = reduce(&[
+        end("late", 500, 1, 400_000),
+        start("late", 100),
+        start("late", 100),
+    ]);
+    assert!(sessions.live().is_empty());
+    let session = &sessions.sessions()[0];
+    assert_eq!(
+        (session.start, session.end, session.duration),
+        (Some(100), Some(500), Some(400))
+    );
+}
+
+#[test]
+fn an_end_with_21_next_to_a_new_start_is_replaced_and_without_one_is_ended() {
+    let replaced = reduce(&[start("a", 100), start("b", 198), end("a", 200, 21, 100_000)]);
+    assert_eq!(replaced.sessions()[0].state, State::Replaced);
+    assert_eq!(
+        replaced.sessions()[0].cause.as_ref().map(|c| c.category()),
+        Some(Category::Requested)
+    );
+    let requested = reduce(&[start("a", 100), start("b", 300), end("a", 200, 21, 100_000)]);
+    assert_eq!(
+        requested.sessions()[0].state,
+        State::Ended,
+        "no new push within 5 s"
+    );
+    let network = reduce(&[start("a", 100), start("b", 200), end("a", 200, 12, 100_000)]);
+    assert_eq!(
+        network.sessions()[0].state,
+        State::Ended,
+        "a network drop is not a replacement"
+    );
+}
+
+#[test]
+fn a_stream_name_reused_by_another_domain_is_another_stream() {
+    let sessions = reduce(&[
+        event("a.example.com", "room42", "1", 100, None),
+        event("b.example.com", "room42", "2", 100, None),
+        event("b.example.com", "room42", "2", 150, Some((1, 50_000))),
+    ]);
+    let live = sessions.live();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].stream.domain, "a.example.com");
+}
+
+#[test]
+fn past_its_limit_a_reducer_says_it_is_approximate() {
+    let mut sessions = Sessions::with_limit(2);
+    for (n, time) in [("1", 1), ("2", 2), ("3", 3)] {
+        sessions.add(&start(n, time));
+    }
+    sessions.add(&end("1", 9, 1, 8_000));
+    assert_eq!(sessions.len(), 2);
+    assert_eq!(sessions.dropped(), 1);
+    assert!(sessions.is_approximate());
+    assert_eq!(
+        sessions.sessions()[0].state,
+        State::Ended,
+        "a held push still takes its end"
+    );
+}
+
+/// A set of events: for each of a few pushes of a few streams, a start, an end, or both.
+fn event_set() -> impl Strategy<Value = Vec<StreamEvent>> {
+    let push = (
+        0..3usize,
+        0..6u32,
+        0..400i64,
+        prop::option::of((0..4u32, 1..300i64)),
+        any::<bool>(),
+    );
+    prop::collection::vec(push, 1..25).prop_map(|pushes| {
+        let mut events = Vec::new();
+        for (stream, sequence, at, ended, with_start) in pushes {
+            let (domain, name) = [
+                ("a.example.com", "s"),
+                ("b.example.com", "s"),
+                ("a.example.com", "t"),
+            ][stream];
+            let sequence = sequence.to_string();
+            if with_start || ended.is_none() {
+                events.push(event(domain, name, &sequence, at, None));
+            }
+            if let Some((code, length)) = ended {
+                let errcode = [1, 12, 21, 18][code as usize];
+                events.push(event(
+                    domain,
+                    name,
+                    &sequence,
+                    at + length,
+                    Some((errcode, length as u64 * 1_000)),
+                ));
+            }
+        }
+        events
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Any order and any duplication of the same events give the same sessions and live set.
+    #[test]
+    fn order_and_duplicates_do_not_matter(
+        events in event_set(),
+        seed in any::<u64>(),
+        repeats in prop::collection::vec(0..3usize, 0..40),
+    ) {
+        let mut shuffled = events.clone();
+        for (i, n) in repeats.iter().enumerate() {
+            let again = events[i % events.len()].clone();
+            for _ in 0..*n {
+                shuffled.push(again.clone());
+            }
+        }
+        // A deterministic shuffle from the seed.
+        let mut state = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let (once, mixed) = (reduce(&events), reduce(&shuffled));
+        prop_assert_eq!(once.sessions(), mixed.sessions());
+        prop_assert_eq!(once.live(), mixed.live());
+    }
+
+    /// Two reducers merged (two files, two replicas) answer as one fed both inputs.
+    #[test]
+    fn two_reducers_merged_equal_one_fed_both(events in event_set(), split in any::<prop::sample::Index>()) {
+        let at = split.index(events.len() + 1);
+        let (left, right) = events.split_at(at);
+        let mut merged = reduce(left);
+        merged.merge(reduce(right));
+        let whole = reduce(&events);
+        prop_assert_eq!(merged.sessions(), whole.sessions());
+        prop_assert_eq!(merged.live(), whole.live());
+    }
+
+    /// A push is live exactly when its start is known and its end is not.
+    #[test]
+    fn live_means_started_and_not_ended(events in event_set()) {
+        let sessions = reduce(&events);
+        for session in sessions.sessions() {
+            let listed = sessions.live().iter().any(|l| l.stream == session.stream && l.sequences.contains(&session.sequence));
+            prop_assert_eq!(listed, session.state == State::Live);
+            prop_assert_eq!(session.end.is_none(), session.state == State::Live);
+        }
+    }
+}

@@ -1,3 +1,4 @@
+use crate::csv_field;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -95,13 +96,4 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     }
     lines.push(line);
     lines
-}
-
-/// RFC 4180 quoting.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }

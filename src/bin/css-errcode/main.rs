@@ -14,6 +14,7 @@ mod list;
 mod records;
 #[cfg(feature = "serve")]
 mod serve;
+mod sessions;
 mod triage;
 mod url;
 
@@ -75,6 +76,11 @@ enum Command {
     /// Credentials come from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and
     /// TENCENTCLOUD_TOKEN), or from ~/.tencentcloud/credentials; never from the command line.
     Records(records::Options),
+    /// Pushes paired from their start and end callbacks, one row a push; or the live streams.
+    ///
+    /// From JSON-lines logs of callbacks (files, `-`, .gz) or a receiver's store (--data-dir,
+    /// with the `serve` feature). Starts and ends pair by `sequence`, in any order.
+    Sessions(sessions::Options),
     /// Receive stream callbacks: check, store durably, drop redeliveries, expose metrics.
     ///
     /// Needs the `serve` feature. POST callbacks to --path; GET /metrics and /healthz.
@@ -158,6 +164,7 @@ fn main() -> ExitCode {
             triage::run(&files, data_dir, json, since, until, threads)
         }
         Command::Records(options) => records::run(options),
+        Command::Sessions(options) => sessions::run(options),
         #[cfg(feature = "serve")]
         Command::Serve(options) => serve::run(options),
         #[cfg(feature = "serve")]
@@ -175,6 +182,15 @@ fn main() -> ExitCode {
             eprintln!("css-errcode: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A CSV field, quoted as RFC 4180 says when it must be.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
     }
 }
 

@@ -269,7 +269,7 @@ impl Output {
                         .unwrap_or_default(),
                     record.stop_reason.clone(),
                 ];
-                let quoted: Vec<String> = fields.iter().map(|f| csv(f)).collect();
+                let quoted: Vec<String> = fields.iter().map(|f| crate::csv_field(f)).collect();
                 text.push_str(&quoted.join(","));
                 text.push('\n');
                 text
@@ -341,13 +341,4 @@ fn cause_text(record: &StreamEventInfo, lang: Lang) -> String {
         cause.category(),
         record.stop_reason
     )
-}
-
-/// A CSV field, quoted when it must be.
-fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_owned()
-    }
 }

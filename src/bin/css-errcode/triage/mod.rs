@@ -19,7 +19,7 @@ mod tally;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use input::Input;
+pub use input::Input;
 use pipeline::Step;
 use tally::Counting;
 

@@ -60,6 +60,19 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// The stream `stream` of AppName `app` on push domain `domain`.
+    pub fn new(
+        domain: impl Into<String>,
+        app: impl Into<String>,
+        stream: impl Into<String>,
+    ) -> Stream {
+        Stream {
+            domain: domain.into(),
+            app: app.into(),
+            stream: stream.into(),
+        }
+    }
+
     /// The stream of a callback.
     pub fn of(event: &StreamEvent) -> Stream {
         Stream {
@@ -72,21 +85,21 @@ impl Stream {
 
 /// What is known of a push's start.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
-struct Start {
-    time: i64,
-    client_ip: Option<String>,
-    node: Option<String>,
+pub(crate) struct Start {
+    pub(crate) time: i64,
+    pub(crate) client_ip: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// What is known of a push's end.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
-struct End {
-    time: i64,
-    push_duration_ms: Option<u64>,
-    errcode: u32,
-    errmsg: Option<String>,
-    client_ip: Option<String>,
-    node: Option<String>,
+pub(crate) struct End {
+    pub(crate) time: i64,
+    pub(crate) push_duration_ms: Option<u64>,
+    pub(crate) errcode: u32,
+    pub(crate) errmsg: Option<String>,
+    pub(crate) client_ip: Option<String>,
+    pub(crate) node: Option<String>,
 }
 
 /// The facts of one push. Two reports of the same fact that differ (they should not: they
@@ -186,6 +199,41 @@ impl Session {
     pub fn interruption(&self) -> Option<Interruption> {
         self.cause.as_ref().and_then(Cause::interruption)
     }
+
+    /// As one JSON object: `domain`, `app`, `stream`, `sequence`, `start` and `end` (Unix
+    /// seconds or `null`), `duration_s`, `state`, `errcode`, `category`, `reason`,
+    /// `client_ip`, `node`. What `css-errcode sessions --format jsonl` prints a line of.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEvent;
+    /// use tencent_css_errcode::sessions::Sessions;
+    /// let end: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":0,"app":"d","appname":"live",
+    ///     "stream_id":"s","sequence":"7","event_time":100,"errcode":12,"push_duration":"40000"}"#).unwrap();
+    /// let mut sessions = Sessions::new();
+    /// sessions.add(&end);
+    /// let json = sessions.sessions()[0].to_json();
+    /// assert_eq!((json["start"].as_i64(), json["state"].as_str()), (Some(60), Some("ended")));
+    /// assert_eq!(json["category"], "network");
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let interruption = self.interruption();
+        serde_json::json!({
+            "domain": self.stream.domain,
+            "app": self.stream.app,
+            "stream": self.stream.stream,
+            "sequence": self.sequence,
+            "start": self.start,
+            "end": self.end,
+            "duration_s": self.duration,
+            "state": self.state.name(),
+            "errcode": interruption.map(|i| i.errcode()),
+            "category": self.cause.as_ref().map(|c| c.category().name()),
+            "reason": interruption.and_then(|i| i.reason()).map(|r| r.name()),
+            "client_ip": self.client_ip,
+            "node": self.node,
+        })
+    }
 }
 
 /// A stream on the air: at least one of its pushes has started and not ended.
@@ -198,6 +246,16 @@ pub struct LiveStream {
     pub since: i64,
     /// The `sequence` of each open push (two with primary and backup), in order.
     pub sequences: Vec<String>,
+}
+
+impl LiveStream {
+    /// As one JSON object: `domain`, `app`, `stream`, `since`, `sequences`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "domain": self.stream.domain, "app": self.stream.app, "stream": self.stream.stream,
+            "since": self.since, "sequences": self.sequences,
+        })
+    }
 }
 
 /// The reducer: takes stream events in any order, answers sessions and live streams.
@@ -266,6 +324,18 @@ impl Sessions {
             }
         }
         self.insert(Stream::of(event), event.sequence.clone(), facts);
+    }
+
+    /// What a store kept of one push (the store's `pushes` table).
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn add_push(
+        &mut self,
+        stream: Stream,
+        sequence: String,
+        start: Option<Start>,
+        end: Option<End>,
+    ) {
+        self.insert(stream, sequence, Facts { start, end });
     }
 
     fn insert(&mut self, stream: Stream, sequence: String, facts: Facts) {

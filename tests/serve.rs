@@ -256,7 +256,7 @@ fn an_empty_database_of_schema_0_is_migrated_and_a_newer_schema_is_refused() {
     let version: i64 = database(&data)
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     assert_eq!(stored_bodies(&data).len(), 1);
 
     // A database from a newer release: refused with the reason, exit 2, nothing changed.
@@ -529,6 +529,120 @@ fn export_while_the_receiver_writes_gives_whole_lines_in_order() {
         "a prefix of the store, in order"
     );
     assert_eq!(stored.len(), sent.acked.len());
+    drop(server);
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn a_schema_1_store_is_migrated_and_its_pushes_filled_in() {
+    let data = temp_dir("schema1");
+    let conn = rusqlite::Connection::open(data.join("events.db")).unwrap();
+    conn.execute_batch(include_str!("../src/store/migrations/1.sql"))
+        .unwrap();
+    conn.execute_batch("PRAGMA user_version = 1").unwrap();
+    // A push still live, and one ended (its end twice: the earlier report is the one kept).
+    for (kind, sequence, time, errcode) in [
+        (1, "a", 100, None),
+        (1, "b", 200, None),
+        (0, "b", 260, Some(12)),
+    ] {
+        let body = serde_json::from_str::<Value>(&push_callback("room1", sequence, time, errcode))
+            .unwrap();
+        conn.execute(
+            "INSERT INTO callbacks (received, event_type, domain, app, stream, sequence, event_time, errcode, body) \
+             VALUES (1, ?1, 'push.example.com', 'live', 'room1', ?2, ?3, ?4, ?5)",
+            rusqlite::params![kind, sequence, time, errcode, body.to_string()],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let server = Server::start(&data);
+    let (status, live) = server.request("GET", "/api/streams?live=true", b"");
+    assert_eq!(status, 200);
+    let live: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(
+        live,
+        json!([{"domain": "push.example.com", "app": "live", "stream": "room1", "since": 100, "sequences": ["a"]}])
+    );
+    let (_, sessions) = server.request("GET", "/api/streams/push.example.com/live/room1", b"");
+    let sessions: Value = serde_json::from_str(&sessions).unwrap();
+    assert_eq!(sessions[0]["sequence"], "b", "newest first");
+    assert_eq!(sessions[0]["state"], "ended");
+    assert_eq!(sessions[0]["duration_s"], 60);
+    assert_eq!(sessions[0]["client_ip"], "198.51.100.7");
+    assert_eq!(sessions[1]["state"], "live");
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn sessions_are_kept_in_the_store_out_of_order_twice_and_across_a_restart() {
+    let data = temp_dir("sessions");
+    let server = Server::start(&data);
+    let post = |server: &Server, body: String| assert_eq!(server.post(&body).0, 200);
+    // Primary and backup of room1; a re-push of room2 whose start comes before the old end;
+    // an end without its start (room3); each sent twice.
+    let first_half = [
+        push_callback("room1", "p", 1_000, None),
+        push_callback("room2", "new", 2_030, None),
+        push_callback("room1", "b", 1_001, None),
+        push_callback("room3", "lonely", 3_000, Some(1)),
+    ];
+    for body in first_half.iter().chain(first_half.iter()) {
+        post(&server, body.clone());
+    }
+    // Restart in the middle: the live set comes back from the store.
+    drop(server);
+    let server = Server::start(&data);
+    let second_half = [
+        push_callback("room2", "old", 2_029, Some(21)),
+        push_callback("room2", "old", 1_999, None),
+        push_callback("room1", "b", 1_500, Some(3)),
+    ];
+    for body in second_half.iter().chain(second_half.iter()) {
+        post(&server, body.clone());
+    }
+    let (_, live) = server.request("GET", "/api/streams?live=true", b"");
+    let live: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(
+        live,
+        json!([
+            {"domain": "push.example.com", "app": "live", "stream": "room1", "since": 1_000, "sequences": ["p"]},
+            {"domain": "push.example.com", "app": "live", "stream": "room2", "since": 2_030, "sequences": ["new"]},
+        ]),
+        "room1 stays on the air on its primary; room2 on its new push"
+    );
+    let sessions = |stream: &str| -> Value {
+        let (status, text) = server.request(
+            "GET",
+            &format!("/api/streams/push.example.com/live/{stream}"),
+            b"",
+        );
+        assert_eq!(status, 200);
+        serde_json::from_str(&text).unwrap()
+    };
+    let room2 = sessions("room2");
+    assert_eq!(room2[1]["sequence"], "old");
+    assert_eq!(
+        room2[1]["state"], "replaced",
+        "ended with 21 as a new push started"
+    );
+    assert_eq!(room2[1]["category"], "requested");
+    let room3 = sessions("room3");
+    assert_eq!(
+        (room3[0]["start"].as_i64(), room3[0]["end"].as_i64()),
+        (Some(2_970), Some(3_000))
+    );
+    assert_eq!(room3.as_array().unwrap().len(), 1);
+    assert_eq!(metric(&server.metrics(), "css_streams_live"), 2.0);
+    assert_eq!(server.request("GET", "/api/streams?live=maybe", b"").0, 400);
+    // The command reads the same store to the same answer.
+    let output = Command::new(BIN)
+        .args(["sessions", "--live", "--format", "json", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let from_command: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(from_command, live);
     drop(server);
     std::fs::remove_dir_all(data).unwrap();
 }

@@ -31,6 +31,7 @@ pub(super) struct Metrics {
     stored: Histogram,
     waiting: Gauge,
     healthy: Gauge,
+    live: Gauge,
 }
 
 impl Metrics {
@@ -73,6 +74,12 @@ impl Metrics {
             "1 while the store commits, 0 after a failed commit until it recovers",
             healthy.clone(),
         );
+        let live = Gauge::default();
+        registry.register(
+            "css_streams_live",
+            "Streams on the air: pushes started and not ended, as the store holds them",
+            live.clone(),
+        );
         // Every outcome shows from the start, at 0.
         for outcome in Outcome::ALL {
             drop(callbacks.get_or_create(&OutcomeLabel {
@@ -87,6 +94,7 @@ impl Metrics {
             stored,
             waiting,
             healthy,
+            live,
         }
     }
 
@@ -125,9 +133,14 @@ impl Metrics {
             .inc();
     }
 
-    pub(super) fn text(&self, waiting: u64, healthy: bool) -> String {
+    /// The text; `live` is `None` when the store could not be read, and the gauge keeps its
+    /// last value.
+    pub(super) fn text(&self, waiting: u64, healthy: bool, live: Option<usize>) -> String {
         self.waiting.set(i64::try_from(waiting).unwrap_or(i64::MAX));
         self.healthy.set(i64::from(healthy));
+        if let Some(live) = live {
+            self.live.set(i64::try_from(live).unwrap_or(i64::MAX));
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -10,7 +10,8 @@ use axum::routing::get;
 
 use super::metrics::Metrics;
 use super::{Answer, BODY_LIMIT, Decision, Request, Rules, StoreError};
-use crate::store::Store;
+use crate::sessions::{LiveStream, Session, Stream};
+use crate::store::{Reader, Store};
 
 /// How long `/healthz` waits for the writer's answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -25,6 +26,10 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// - `GET /metrics`: Prometheus text (`css_callbacks_total{outcome}`,
 ///   `css_stream_ends_total{category,errcode}`, `css_push_starts_total`,
 ///   `css_store_seconds`, `css_store_waiting`, `css_store_healthy`);
+/// - `GET /api/streams?live=true`: the streams on the air, as `css-errcode sessions --live
+///   --format json` prints them;
+/// - `GET /api/streams/{domain}/{app}/{stream}`: that stream's latest 100 pushes, newest
+///   first, as `css-errcode sessions --format json` prints them;
 /// - anything else: `404`.
 ///
 /// # Example
@@ -69,12 +74,6 @@ impl Receiver {
         &self.store
     }
 
-    /// The metrics, in Prometheus' text format.
-    pub fn metrics(&self) -> String {
-        self.metrics
-            .text(self.store.waiting(), self.store.healthy())
-    }
-
     /// The routes (see [`Receiver`]). When the server gives `ConnectInfo<SocketAddr>`, refusals
     /// are logged with the sender's address.
     pub fn router(self: &Arc<Self>) -> Router {
@@ -82,6 +81,8 @@ impl Receiver {
         Router::new()
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics))
+            .route("/api/streams", get(live_streams))
+            .route("/api/streams/{domain}/{app}/{stream}", get(stream_sessions))
             .route(&path, axum::routing::any(callback))
             .fallback(callback)
             .with_state(Arc::clone(self))
@@ -160,14 +161,90 @@ async fn callback(
 }
 
 async fn metrics(State(receiver): State<Arc<Receiver>>) -> Response {
+    let live = read(&receiver, |reader| reader.live())
+        .await
+        .map(|l| l.len());
+    let text = receiver.metrics.text(
+        receiver.store.waiting(),
+        receiver.store.healthy(),
+        live.ok(),
+    );
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        receiver.metrics(),
+        text,
     )
         .into_response()
+}
+
+/// Runs a read of the store on a blocking thread, with a reader of its own.
+async fn read<T: Send + 'static>(
+    receiver: &Arc<Receiver>,
+    query: impl FnOnce(&Reader) -> Result<T, crate::store::Error> + Send + 'static,
+) -> Result<T, String> {
+    let dir = receiver
+        .store
+        .path()
+        .parent()
+        .map(std::path::Path::to_owned)
+        .unwrap_or_default();
+    tokio::task::spawn_blocking(move || {
+        Reader::open(&dir)
+            .and_then(|reader| query(&reader))
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()))
+}
+
+fn json_answer(status: StatusCode, value: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+fn api_error(status: StatusCode, error: &str) -> Response {
+    json_answer(
+        status,
+        serde_json::json!({"code": status.as_u16(), "error": error}),
+    )
+}
+
+async fn live_streams(State(receiver): State<Arc<Receiver>>, uri: axum::http::Uri) -> Response {
+    let query = uri.query().unwrap_or("");
+    if query.len() > 1_024 || !query.split('&').all(|p| p.is_empty() || p == "live=true") {
+        return api_error(StatusCode::BAD_REQUEST, "the only parameter is live=true");
+    }
+    match read(&receiver, |reader| reader.live()).await {
+        Ok(live) => json_answer(
+            StatusCode::OK,
+            live.iter().map(LiveStream::to_json).collect(),
+        ),
+        Err(error) => api_error(StatusCode::SERVICE_UNAVAILABLE, &error),
+    }
+}
+
+async fn stream_sessions(
+    State(receiver): State<Arc<Receiver>>,
+    axum::extract::Path((domain, app, stream)): axum::extract::Path<(String, String, String)>,
+) -> Response {
+    let stream = Stream::new(domain, app, stream);
+    match read(&receiver, move |reader| {
+        reader.stream_sessions(&stream, 100)
+    })
+    .await
+    {
+        Ok(sessions) => json_answer(
+            StatusCode::OK,
+            sessions.iter().map(Session::to_json).collect(),
+        ),
+        Err(error) => api_error(StatusCode::SERVICE_UNAVAILABLE, &error),
+    }
 }
 
 async fn healthz(State(receiver): State<Arc<Receiver>>) -> Response {

@@ -40,6 +40,14 @@ pub struct Row {
     pub event_time: i64,
     /// `errcode` of a stream end.
     pub errcode: Option<u32>,
+    /// `errmsg` of a stream end.
+    pub errmsg: Option<String>,
+    /// `push_duration` of a stream end, in milliseconds.
+    pub push_duration_ms: Option<u64>,
+    /// `user_ip`: the pushing client's address.
+    pub client_ip: Option<String>,
+    /// `node`: the access point that took the push.
+    pub node: Option<String>,
     /// The body as received, as one line of JSON (see [`Row::new`]).
     pub body: String,
 }
@@ -70,6 +78,10 @@ impl Row {
             sequence: event.sequence.clone(),
             event_time: event.event_time,
             errcode: event.errcode,
+            errmsg: event.errmsg.clone(),
+            push_duration_ms: event.push_duration_ms,
+            client_ip: event.user_ip.clone(),
+            node: event.node.clone(),
             body: one_line(body),
         }
     }

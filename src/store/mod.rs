@@ -62,8 +62,30 @@ const INSERT: &str = "INSERT INTO callbacks \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
     ON CONFLICT (sequence, event_type, event_time) DO NOTHING";
 
-fn insert(statement: &mut rusqlite::Statement<'_>, row: &Row) -> rusqlite::Result<Stored> {
-    let changed = statement.execute(params![
+/// What a new push start tells of its push. Of two reports the earlier is kept, as
+/// `sessions::Sessions` keeps them, so that the order of arrival does not matter.
+const PUSH_START: &str = "INSERT INTO pushes \
+    (domain, app, stream, sequence, start_time, start_client_ip, start_node) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+    ON CONFLICT (domain, app, stream, sequence) DO UPDATE SET \
+    start_time = excluded.start_time, start_client_ip = excluded.start_client_ip, \
+    start_node = excluded.start_node \
+    WHERE start_time IS NULL OR excluded.start_time < start_time";
+
+/// What a new stream end tells of its push.
+const PUSH_END: &str = "INSERT INTO pushes \
+    (domain, app, stream, sequence, end_time, push_duration_ms, errcode, errmsg, end_client_ip, end_node) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+    ON CONFLICT (domain, app, stream, sequence) DO UPDATE SET \
+    end_time = excluded.end_time, push_duration_ms = excluded.push_duration_ms, \
+    errcode = excluded.errcode, errmsg = excluded.errmsg, \
+    end_client_ip = excluded.end_client_ip, end_node = excluded.end_node \
+    WHERE end_time IS NULL OR excluded.end_time < end_time";
+
+/// Keeps one row in the open transaction: the callback, and, when it is new, what it tells of
+/// its push.
+fn keep(conn: &rusqlite::Connection, row: &Row) -> rusqlite::Result<Stored> {
+    let changed = conn.prepare_cached(INSERT)?.execute(params![
         row.received,
         match row.kind {
             EventKind::StreamEnd => 0,
@@ -77,11 +99,34 @@ fn insert(statement: &mut rusqlite::Statement<'_>, row: &Row) -> rusqlite::Resul
         row.errcode,
         row.body,
     ])?;
-    Ok(if changed == 1 {
-        Stored::New
-    } else {
-        Stored::Duplicate
-    })
+    if changed == 0 {
+        return Ok(Stored::Duplicate);
+    }
+    match row.kind {
+        EventKind::PushStart => conn.prepare_cached(PUSH_START)?.execute(params![
+            row.domain,
+            row.app,
+            row.stream,
+            row.sequence,
+            row.event_time,
+            row.client_ip,
+            row.node,
+        ])?,
+        EventKind::StreamEnd => conn.prepare_cached(PUSH_END)?.execute(params![
+            row.domain,
+            row.app,
+            row.stream,
+            row.sequence,
+            row.event_time,
+            row.push_duration_ms
+                .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
+            row.errcode,
+            row.errmsg,
+            row.client_ip,
+            row.node,
+        ])?,
+    };
+    Ok(Stored::New)
 }
 
 /// Why a store or reader could not open, or a read failed.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, params};
 
 use super::{Error, schema};
+use crate::sessions::{End, LiveStream, Session, Sessions, Start, Stream};
 
 /// Rows one query reads: each page is its own short read, so a long export neither holds
 /// memory nor keeps the writer from checkpointing.
@@ -97,6 +98,80 @@ impl Reader {
             })
             .map(|n| n.max(0) as u64)
             .map_err(|e| schema::database_error(&self.path, &e))
+    }
+
+    /// The streams on the air, as the pushes kept so far say (see [`crate::sessions`]).
+    pub fn live(&self) -> Result<Vec<LiveStream>, Error> {
+        let sessions = self.pushes(
+            "SELECT * FROM pushes WHERE end_time IS NULL",
+            &[] as &[&dyn rusqlite::ToSql],
+        )?;
+        Ok(sessions.live())
+    }
+
+    /// The latest `limit` pushes of one stream (by start), newest first, with their state.
+    pub fn stream_sessions(&self, stream: &Stream, limit: usize) -> Result<Vec<Session>, Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // The pushes that started within the replacement window of the oldest one shown are
+        // read too, so that its state is right.
+        let sessions = self.pushes(
+            "SELECT * FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
+             ORDER BY coalesce(start_time, end_time) DESC LIMIT ?4",
+            &[
+                &stream.domain,
+                &stream.app,
+                &stream.stream,
+                &(limit.saturating_add(8)),
+            ],
+        )?;
+        let mut all = sessions.sessions();
+        all.reverse();
+        all.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(all)
+    }
+
+    /// The pushes a query selects (all columns of `pushes`), in a reducer.
+    fn pushes(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Sessions, Error> {
+        let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
+        let mut statement = self.conn.prepare_cached(sql).map_err(db)?;
+        let mut rows = statement.query(params).map_err(db)?;
+        let mut sessions = Sessions::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            let text = |name: &str| row.get::<_, Option<String>>(name);
+            let stream = Stream {
+                domain: row.get("domain").map_err(db)?,
+                app: row.get("app").map_err(db)?,
+                stream: row.get("stream").map_err(db)?,
+            };
+            let start = match row.get::<_, Option<i64>>("start_time").map_err(db)? {
+                Some(time) => Some(Start {
+                    time,
+                    client_ip: text("start_client_ip").map_err(db)?,
+                    node: text("start_node").map_err(db)?,
+                }),
+                None => None,
+            };
+            let end = match row.get::<_, Option<i64>>("end_time").map_err(db)? {
+                Some(time) => Some(End {
+                    time,
+                    push_duration_ms: row
+                        .get::<_, Option<i64>>("push_duration_ms")
+                        .map_err(db)?
+                        .and_then(|ms| u64::try_from(ms).ok()),
+                    errcode: row
+                        .get::<_, Option<i64>>("errcode")
+                        .map_err(db)?
+                        .and_then(|e| u32::try_from(e).ok())
+                        .unwrap_or(0),
+                    errmsg: text("errmsg").map_err(db)?,
+                    client_ip: text("end_client_ip").map_err(db)?,
+                    node: text("end_node").map_err(db)?,
+                }),
+                None => None,
+            };
+            sessions.add_push(stream, row.get("sequence").map_err(db)?, start, end);
+        }
+        Ok(sessions)
     }
 
     /// The callbacks that `filter` selects, in order of receipt.

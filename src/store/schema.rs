@@ -15,7 +15,10 @@ use crate::receiver::Row;
 /// The schema versions, in order: version `n` is what `MIGRATIONS[..n]` made. A database is at
 /// version `PRAGMA user_version`; opening one runs the migrations it has not had, in one
 /// transaction. Never edit a published migration: add the next one.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("migrations/1.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/1.sql"),
+    include_str!("migrations/2.sql"),
+];
 
 /// How long a statement waits for another process's write lock before it fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -139,9 +142,6 @@ fn import_day_files(conn: &Connection, dir: &Path, path: &Path) -> Result<Import
     }
     files.sort();
     let mut import = Import::default();
-    let mut insert = conn
-        .prepare(super::INSERT)
-        .map_err(|e| database_error(path, &e))?;
     for (day, file) in &files {
         let (mut callbacks, mut duplicates, mut unreadable) = (0u64, 0u64, 0u64);
         let reader = BufReader::new(File::open(file).map_err(|e| io(file, e))?);
@@ -155,7 +155,7 @@ fn import_day_files(conn: &Connection, dir: &Path, path: &Path) -> Result<Import
                 continue;
             };
             let row = Row::new(&event, &line, *day);
-            match super::insert(&mut insert, &row).map_err(|e| database_error(path, &e))? {
+            match super::keep(conn, &row).map_err(|e| database_error(path, &e))? {
                 crate::receiver::Stored::New => callbacks += 1,
                 _ => duplicates += 1,
             }

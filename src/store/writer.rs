@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{BATCH, Done, INSERT, Message, Options, Shared, insert, schema};
+use super::{BATCH, Done, Message, Options, Shared, keep, schema};
 use crate::receiver::{Row, StoreError, Stored};
 
 /// How often retention looks for old rows.
@@ -258,11 +258,8 @@ fn commit_rows<'r>(
 ) -> rusqlite::Result<Vec<Stored>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::new();
-    {
-        let mut statement = tx.prepare_cached(INSERT)?;
-        for row in rows {
-            results.push(insert(&mut statement, row)?);
-        }
+    for row in rows {
+        results.push(keep(&tx, row)?);
     }
     // Dropping an uncommitted transaction rolls it back, also when COMMIT itself fails.
     tx.commit()?;

@@ -206,6 +206,27 @@ pub fn callback(
     body.to_string()
 }
 
+/// A callback of one push of `stream` on push.example.com/live: a start (`errcode` None) or
+/// an end, at `event_time`.
+pub fn push_callback(
+    stream: &str,
+    sequence: &str,
+    event_time: i64,
+    errcode: Option<u32>,
+) -> String {
+    let t = now() + 600;
+    let mut body = json!({
+        "t": t, "sign": sign(KEY, t), "event_type": if errcode.is_some() { 0 } else { 1 },
+        "app": "push.example.com", "appname": "live", "stream_id": stream, "sequence": sequence,
+        "event_time": event_time, "user_ip": "198.51.100.7", "node": "203.0.113.9",
+    });
+    if let Some(errcode) = errcode {
+        body["errcode"] = json!(errcode);
+        body["push_duration"] = json!("30000");
+    }
+    body.to_string()
+}
+
 pub fn metric(text: &str, name: &str) -> f64 {
     text.lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))

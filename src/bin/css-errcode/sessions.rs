@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tencent_css_errcode::events::{Line, LineReader, format_utc_time};
 use tencent_css_errcode::sessions::{LiveStream, Session, Sessions};
 
@@ -202,22 +202,7 @@ fn cause_text(session: &Session) -> String {
 }
 
 fn object(session: &Session) -> Value {
-    let interruption = session.interruption();
-    json!({
-        "domain": session.stream.domain,
-        "app": session.stream.app,
-        "stream": session.stream.stream,
-        "sequence": session.sequence,
-        "start": session.start,
-        "end": session.end,
-        "duration_s": session.duration,
-        "state": session.state.name(),
-        "errcode": interruption.map(|i| i.errcode()),
-        "category": session.cause.as_ref().map(|c| c.category().name()),
-        "reason": interruption.and_then(|i| i.reason()).map(|r| r.name()),
-        "client_ip": session.client_ip,
-        "node": session.node,
-    })
+    session.to_json()
 }
 
 fn render(text: &mut impl Write, rows: &[Session], format: Format) -> io::Result<()> {
@@ -288,12 +273,7 @@ fn render(text: &mut impl Write, rows: &[Session], format: Format) -> io::Result
 }
 
 fn render_live(text: &mut impl Write, live: &[LiveStream], format: Format) -> io::Result<()> {
-    let object = |l: &LiveStream| {
-        json!({
-            "domain": l.stream.domain, "app": l.stream.app, "stream": l.stream.stream,
-            "since": l.since, "sequences": l.sequences,
-        })
-    };
+    let object = LiveStream::to_json;
     match format {
         Format::Table => {
             writeln!(

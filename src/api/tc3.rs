@@ -27,7 +27,10 @@ pub struct SigningInput<'a> {
 }
 
 /// A signature and every intermediate value, as Tencent's documentation prints them.
-#[derive(Clone, PartialEq, Eq, Debug)]
+///
+/// `Debug` leaves out the derived keys (`secret_date`, `secret_service`, `secret_signing`):
+/// each signs requests for a day, as the secret key does.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Tc3Signature {
     /// Lowercase hex SHA-256 of the body.
@@ -50,6 +53,23 @@ pub struct Tc3Signature {
     pub signature: String,
     /// The `Authorization` header value.
     pub authorization: String,
+}
+
+impl core::fmt::Debug for Tc3Signature {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tc3Signature")
+            .field("hashed_payload", &self.hashed_payload)
+            .field("canonical_request", &self.canonical_request)
+            .field("signed_headers", &self.signed_headers)
+            .field("credential_scope", &self.credential_scope)
+            .field("string_to_sign", &self.string_to_sign)
+            .field("secret_date", &"<hidden>")
+            .field("secret_service", &"<hidden>")
+            .field("secret_signing", &"<hidden>")
+            .field("signature", &self.signature)
+            .field("authorization", &self.authorization)
+            .finish()
+    }
 }
 
 /// Signs `input` with the secret id and key.

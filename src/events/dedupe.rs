@@ -54,7 +54,7 @@ impl Verdict {
 /// assert_eq!(deduper.check(a, 1_700_000_000), Verdict::Repeat);
 /// assert_eq!((deduper.len(), deduper.repeats(), deduper.unverified()), (2, 1, 0));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Deduper {
     /// Open addressing with linear probing. A slot holds a key (two halves, low first; 0 marks
     /// an empty slot, and a key of 0 is stored as 1) and its event time as an offset from
@@ -69,6 +69,19 @@ pub struct Deduper {
     forgotten_until: Option<i64>,
     repeats: u64,
     unverified: u64,
+}
+
+impl core::fmt::Debug for Deduper {
+    /// Its size and counts, not its table (tens of megabytes).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Deduper")
+            .field("len", &self.len)
+            .field("limit", &self.limit)
+            .field("memory_bytes", &self.memory_bytes())
+            .field("repeats", &self.repeats)
+            .field("unverified", &self.unverified)
+            .finish()
+    }
 }
 
 impl Default for Deduper {

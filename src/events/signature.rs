@@ -8,8 +8,8 @@ pub enum SignatureError {
     /// The event has no `sign` (or an empty one).
     #[error("the event carries no signature (`sign` is missing or empty)")]
     Missing,
-    /// `sign` is not `md5(key + t)`: a wrong key, or a forged or altered event.
-    #[error("the signature does not match: wrong callback key, or the event was altered")]
+    /// `sign` is not `md5(key + t)`: a wrong key, or a forged `sign` or `t`.
+    #[error("the signature does not match: wrong callback key, or a forged sign or t")]
     Mismatch,
     /// The signature is authentic but its expiry `t` has passed.
     #[error("the signature expired at {t}, and it is now {now} (Unix seconds)")]
@@ -37,6 +37,14 @@ pub fn sign(key: &str, t: i64) -> String {
 
 impl StreamEvent {
     /// Checks the event's signature with your callback key, at time `now_unix`.
+    ///
+    /// What it proves, and what it does not: Tencent signs only the expiry, `sign =
+    /// MD5(key + t)`, not the body. A matching `sign` shows that the sender knows the key, or
+    /// holds a `(t, sign)` pair that Tencent issued; it does not show that the rest of the
+    /// body is what Tencent sent. Anyone who captured one signed callback (on an
+    /// unencrypted callback URL, in a log) can send any body with its `t` and `sign` until
+    /// `t` passes (plus whatever skew the receiver allows). Use an HTTPS callback URL and keep
+    /// callback bodies out of places others can read.
     ///
     /// `sign` must equal [`sign(key, t)`](sign) (compared in constant time, case-insensitively
     /// as hex), and the event is expired when `now_unix > t`. An authentic but expired event

@@ -1,8 +1,11 @@
 //! `css-errcode`: explain Tencent Cloud CSS interruption codes, list the table, triage event logs,
-//! check and sign push URLs.
+//! pair push sessions, fetch interruption records, receive and export callbacks, check and sign
+//! push URLs.
 //!
-//! Exit codes: 0 success; 1 when `triage` met malformed lines (the report is still printed) or
-//! `check-url` found problems; 2 on usage errors and unreadable inputs.
+//! Exit codes: 0 success; 1 when `triage` or `sessions` met malformed lines or API errors (the
+//! output is still printed), when `records` could not fetch a window after its retries (what
+//! was fetched is printed), or when `check-url` found problems; 2 on usage errors, unreadable
+//! inputs, missing or refused credentials, and a store that cannot be opened (`serve`, `export`).
 
 use std::process::ExitCode;
 

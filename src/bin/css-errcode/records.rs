@@ -15,14 +15,15 @@ use tencent_css_errcode::api::{
 };
 use tencent_css_errcode::events::{StreamEventInfo, format_utc_time};
 
-/// How to print the records.
+/// How to print the rows of `records` and `sessions`.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum Format {
-    /// What the console's page shows, one record a line.
+    /// What the console's page shows, one row a line.
     Table,
     /// One JSON array.
     Json,
-    /// One record a line, as the API gives it: what `css-errcode triage` reads.
+    /// One JSON object a line (`records`: each record as the API gives it, what `css-errcode
+    /// triage` reads).
     Jsonl,
     /// Comma-separated values with a header line.
     Csv,

@@ -17,18 +17,8 @@ use crate::triage::Input;
 /// Malformed lines named on stderr; the rest are counted.
 const SHOWN: usize = 10;
 
-/// How to print.
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    /// What the console's page shows, one push a line.
-    Table,
-    /// One JSON array.
-    Json,
-    /// One JSON object a line.
-    Jsonl,
-    /// Comma-separated values with a header line.
-    Csv,
-}
+/// How to print: the same choices as `records`.
+pub use crate::records::Format;
 
 /// `sessions`' options.
 #[derive(clap::Args)]

@@ -207,6 +207,10 @@ fn every_status_the_rows_kept_and_the_metrics() {
         1.0
     );
     assert_eq!(metric(&text, "css_push_starts_total"), 1.0);
+    assert_eq!(
+        metric(&text, "css_sessions_ended_total{category=\"refused\"}"),
+        1.0
+    );
     assert_eq!(metric(&text, "css_store_seconds_count"), 4.0);
     assert_eq!(metric(&text, "css_store_healthy"), 1.0);
 

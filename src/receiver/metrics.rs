@@ -18,6 +18,11 @@ struct OutcomeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CategoryLabel {
+    category: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StreamEnd {
     category: &'static str,
     errcode: String,
@@ -27,6 +32,7 @@ pub(super) struct Metrics {
     registry: Registry,
     callbacks: Family<OutcomeLabel, Counter>,
     stream_ends: Family<StreamEnd, Counter>,
+    sessions_ended: Family<CategoryLabel, Counter>,
     push_starts: Counter,
     stored: Histogram,
     waiting: Gauge,
@@ -48,6 +54,12 @@ impl Metrics {
             "css_stream_ends",
             "Stream ends accepted, by category and errcode (unlisted errcodes as `unlisted`)",
             stream_ends.clone(),
+        );
+        let sessions_ended = Family::<CategoryLabel, Counter>::default();
+        registry.register(
+            "css_sessions_ended",
+            "Pushes whose end was kept, by the category of their cause",
+            sessions_ended.clone(),
         );
         let push_starts = Counter::default();
         registry.register(
@@ -90,6 +102,7 @@ impl Metrics {
             registry,
             callbacks,
             stream_ends,
+            sessions_ended,
             push_starts,
             stored,
             waiting,
@@ -119,6 +132,11 @@ impl Metrics {
     }
 
     fn stream_end(&self, interruption: Interruption) {
+        self.sessions_ended
+            .get_or_create(&CategoryLabel {
+                category: interruption.category().name(),
+            })
+            .inc();
         // An errcode with no listed row would make a label per number a sender invents.
         let listed = interruption.basis() != Basis::NoListedRow;
         self.stream_ends

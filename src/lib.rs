@@ -26,7 +26,7 @@
 //! - `api`: the `api` module: DescribeLiveStreamEventList, TC3-signed, paged and retried.
 //! - `cli`: the `css-errcode` binary.
 //! - `store`: the `store` module: the receiver's durable store of callbacks, in SQLite.
-//! - `router`: [`receiver::Receiver`], the receiver as an axum `Router` to serve or nest.
+//! - `router`: `receiver::Receiver`, the receiver as an axum `Router` to serve or nest.
 //! - `serve`: the binary's `serve` and `export` commands.
 //!
 //! The README has the command-line tool, the category table and the stability promises.

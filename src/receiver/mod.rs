@@ -7,8 +7,8 @@
 //! ([`Keep::answer`]): `200` only once it is durable, or was already there; `503` when the
 //! store could not take it, so that Tencent retries.
 //!
-//! With the `store` feature, [`Store`](crate::store::Store) keeps the [`Row`]s in SQLite; with
-//! the `router` feature, [`Receiver`] wires rules, store and metrics into an axum `Router`.
+//! With the `store` feature, `store::Store` keeps the [`Row`]s in SQLite; with
+//! the `router` feature, `Receiver` wires rules, store and metrics into an axum `Router`.
 //!
 //! # Example
 //! ```

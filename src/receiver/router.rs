@@ -1,6 +1,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -117,11 +117,6 @@ impl Receiver {
     }
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
 
 fn respond(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -151,7 +146,7 @@ async fn callback(
     let path = request.uri().path().to_owned();
     let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
     let answer = receiver
-        .handle(&method, &path, body.as_deref().ok(), unix_now())
+        .handle(&method, &path, body.as_deref().ok(), crate::receiver::unix_now())
         .await;
     if answer.status >= 400 && answer.status != 404 {
         let remote = remote.map(|r| r.to_string()).unwrap_or_default();

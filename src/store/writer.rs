@@ -18,7 +18,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -204,7 +204,7 @@ impl Writer {
                 .map_err(|e| format!("the checkpoint after a failure failed: {e}"))?;
             conn.execute(
                 "INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?1)",
-                [unix_now()],
+                [crate::receiver::unix_now()],
             )
             .map_err(|e| format!("a probe commit failed: {e}"))?;
             Ok(conn)
@@ -237,7 +237,7 @@ impl Writer {
             self.next_retention = Some(Instant::now() + RETENTION_EVERY);
             return;
         };
-        let cutoff = unix_now().saturating_sub(retain);
+        let cutoff = crate::receiver::unix_now().saturating_sub(retain);
         let deleted = conn.execute(
             "DELETE FROM callbacks WHERE id IN \
              (SELECT id FROM callbacks WHERE received < ?1 ORDER BY received LIMIT ?2)",
@@ -266,8 +266,3 @@ fn commit_rows<'r>(
     Ok(results)
 }
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}

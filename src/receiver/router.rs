@@ -117,7 +117,6 @@ impl Receiver {
     }
 }
 
-
 fn respond(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (
@@ -146,7 +145,12 @@ async fn callback(
     let path = request.uri().path().to_owned();
     let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
     let answer = receiver
-        .handle(&method, &path, body.as_deref().ok(), crate::receiver::unix_now())
+        .handle(
+            &method,
+            &path,
+            body.as_deref().ok(),
+            crate::receiver::unix_now(),
+        )
         .await;
     if answer.status >= 400 && answer.status != 404 {
         let remote = remote.map(|r| r.to_string()).unwrap_or_default();

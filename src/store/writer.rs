@@ -265,4 +265,3 @@ fn commit_rows<'r>(
     tx.commit()?;
     Ok(results)
 }
-

@@ -20,8 +20,8 @@ trap 'rm -rf "$dir"' EXIT
 
 # A 0.2 day file of distinct stream ends, shaped like real callbacks (every documented field).
 awk -v n="$count" 'BEGIN { for (i = 0; i < n; i++)
-  printf "{\"t\":1700000600,\"sign\":\"0123456789abcdef0123456789abcdef\",\"event_type\":0,\"appid\":1250000000,\"app\":\"push%d.example.com\",\"appname\":\"live\",\"stream_id\":\"room%d\",\"channel_id\":\"room%d\",\"event_time\":%d,\"sequence\":\"%d\",\"node\":\"203.0.113.%d\",\"user_ip\":\"198.51.100.%d\",\"stream_param\":\"txSecret=0123456789abcdef&txTime=65A1B2C3\",\"push_duration\":\"%d\",\"errcode\":%d,\"errmsg\":\"push link network error\",\"set_id\":2,\"width\":1280,\"height\":720,\"idc_id\":38}\n",
-    i % 7, i % 5000, i % 5000, 1700000000 + i, 6674468118806626493 - i, i % 250, i % 250, i * 37 % 3600000, (i % 3 == 0) ? 1 : 12 }' \
+  printf "{\"t\":1700000600,\"sign\":\"0123456789abcdef0123456789abcdef\",\"event_type\":0,\"appid\":1250000000,\"app\":\"push%d.example.com\",\"appname\":\"live\",\"stream_id\":\"room%d\",\"channel_id\":\"room%d\",\"event_time\":%d,\"sequence\":\"66744681%011d\",\"node\":\"203.0.113.%d\",\"user_ip\":\"198.51.100.%d\",\"stream_param\":\"txSecret=0123456789abcdef&txTime=65A1B2C3\",\"push_duration\":\"%d\",\"errcode\":%d,\"errmsg\":\"push link network error\",\"set_id\":2,\"width\":1280,\"height\":720,\"idc_id\":38}\n",
+    i % 7, i % 5000, i % 5000, 1700000000 + i, i, i % 250, i % 250, i * 37 % 3600000, (i % 3 == 0) ? 1 : 12 }' \
   > "$dir/events-2026-11-01.jsonl"
 
 python3 - "$bin" "$dir" "$count" "$rss_limit" "$first_limit" <<'PY'

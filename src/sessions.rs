@@ -200,6 +200,27 @@ impl Session {
         self.cause.as_ref().and_then(Cause::interruption)
     }
 
+    /// Whether the push was on the air at some time in `since..=until` (either end open):
+    /// ended at or after `since`, or not ended; started at or before `until`, or start
+    /// unknown.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEvent;
+    /// use tencent_css_errcode::sessions::Sessions;
+    /// let end: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":0,"app":"d","appname":"live",
+    ///     "stream_id":"s","sequence":"7","event_time":100,"errcode":1,"push_duration":"40000"}"#).unwrap();
+    /// let mut sessions = Sessions::new();
+    /// sessions.add(&end);
+    /// let push = &sessions.sessions()[0]; // from 60 to 100
+    /// assert!(push.overlaps(Some(90), None) && push.overlaps(None, Some(60)));
+    /// assert!(!push.overlaps(Some(101), None) && !push.overlaps(Some(0), Some(59)));
+    /// ```
+    pub fn overlaps(&self, since: Option<i64>, until: Option<i64>) -> bool {
+        since.is_none_or(|since| self.end.is_none_or(|end| end >= since))
+            && until.is_none_or(|until| self.start.is_none_or(|start| start <= until))
+    }
+
     /// As one JSON object: `domain`, `app`, `stream`, `sequence`, `start` and `end` (Unix
     /// seconds or `null`), `duration_s`, `state`, `errcode`, `category`, `reason`,
     /// `client_ip`, `node`. What `css-errcode sessions --format jsonl` prints a line of.

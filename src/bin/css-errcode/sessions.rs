@@ -134,16 +134,7 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
             .sessions()
             .into_iter()
             .filter(|s| stream_wanted(&s.stream.domain, &s.stream.app, &s.stream.stream))
-            .filter(|s| {
-                options
-                    .since
-                    .is_none_or(|since| s.end.is_none_or(|end| end >= since))
-            })
-            .filter(|s| {
-                options
-                    .until
-                    .is_none_or(|until| s.start.is_none_or(|start| start <= until))
-            })
+            .filter(|s| s.overlaps(options.since, options.until))
             .collect();
         render(&mut out, &rows, options.format)
     };

@@ -25,7 +25,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 ///   until it recovers;
 /// - `GET /metrics`: Prometheus text (`css_callbacks_total{outcome}`,
 ///   `css_stream_ends_total{category,errcode}`, `css_push_starts_total`,
-///   `css_store_seconds`, `css_store_waiting`, `css_store_healthy`);
+///   `css_sessions_ended_total{category}`, `css_store_seconds`, `css_store_waiting`,
+///   `css_store_healthy`, `css_streams_live`);
 /// - `GET /api/streams?live=true`: the streams on the air, as `css-errcode sessions --live
 ///   --format json` prints them;
 /// - `GET /api/streams/{domain}/{app}/{stream}`: that stream's latest 100 pushes, newest

@@ -260,8 +260,6 @@ enum Message {
 struct Shared {
     healthy: AtomicBool,
     waiting: AtomicU64,
-    commits: AtomicU64,
-    failures: AtomicU64,
 }
 
 /// A durable store of stream callbacks; cheap to clone, each clone a handle on one writer.
@@ -300,7 +298,8 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens `DIR/events.db` (creating the directory and the database if need be), brings its
     /// schema up to date, and starts the writer. Takes the same time whatever the database
-    /// holds: nothing is read back.
+    /// holds (nothing is read back), but for a migration, once: schema 2 fills in the pushes
+    /// of the callbacks a schema-1 store holds.
     ///
     /// On a new database, the directory's 0.2 files (`events-YYYY-MM-DD.jsonl`) are imported
     /// once ([`Store::imported`]); they are left in place.
@@ -404,14 +403,6 @@ impl Store {
     /// Rows handed over and not yet answered.
     pub fn waiting(&self) -> u64 {
         self.shared.waiting.load(Ordering::Relaxed)
-    }
-
-    /// Commits that succeeded, and that failed, since the store was opened.
-    pub fn commits(&self) -> (u64, u64) {
-        (
-            self.shared.commits.load(Ordering::Relaxed),
-            self.shared.failures.load(Ordering::Relaxed),
-        )
     }
 
     /// Stops the writer once what was handed over before is answered, and waits for it to

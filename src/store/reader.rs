@@ -90,16 +90,6 @@ impl Reader {
         Ok(Reader { conn, path })
     }
 
-    /// How many callbacks the store holds.
-    pub fn count(&self) -> Result<u64, Error> {
-        self.conn
-            .query_row("SELECT count(*) FROM callbacks", [], |row| {
-                row.get::<_, i64>(0)
-            })
-            .map(|n| n.max(0) as u64)
-            .map_err(|e| schema::database_error(&self.path, &e))
-    }
-
     /// The streams on the air, as the pushes kept so far say (see [`crate::sessions`]).
     pub fn live(&self) -> Result<Vec<LiveStream>, Error> {
         let sessions = self.pushes(

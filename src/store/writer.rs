@@ -154,21 +154,19 @@ impl Writer {
     fn commit(&mut self, appends: &mut Vec<(Row, Done)>) {
         if self.conn.is_none() && !self.recover() {
             let failure = self.failure.clone();
-            self.answer(appends, |_| Err(StoreError::Failed(failure.clone())));
+            self.answer(appends, || Err(StoreError::Failed(failure.clone())));
             return;
         }
         let conn = self.conn.as_mut().expect("recovered");
         match commit_rows(conn, appends.iter().map(|(row, _)| row)) {
             Ok(results) => {
-                self.shared.commits.fetch_add(1, Ordering::Relaxed);
                 let mut results = results.into_iter();
-                self.answer(appends, |_| Ok(results.next().expect("one result a row")));
+                self.answer(appends, || Ok(results.next().expect("one result a row")));
             }
             Err(error) => {
-                self.shared.failures.fetch_add(1, Ordering::Relaxed);
                 self.fail(format!("the commit failed: {error}"));
                 let failure = self.failure.clone();
-                self.answer(appends, |_| Err(StoreError::Failed(failure.clone())));
+                self.answer(appends, || Err(StoreError::Failed(failure.clone())));
                 // Try to come back at once, so that the retries find the store working.
                 self.recover();
             }
@@ -178,11 +176,11 @@ impl Writer {
     fn answer(
         &self,
         appends: &mut Vec<(Row, Done)>,
-        mut result: impl FnMut(&Row) -> Result<Stored, StoreError>,
+        mut result: impl FnMut() -> Result<Stored, StoreError>,
     ) {
         let answered = appends.len() as u64;
-        for (row, done) in appends.drain(..) {
-            done(result(&row));
+        for (_, done) in appends.drain(..) {
+            done(result());
         }
         self.shared.waiting.fetch_sub(answered, Ordering::Relaxed);
     }

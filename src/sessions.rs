@@ -414,10 +414,11 @@ impl Sessions {
             .streams
             .iter()
             .flat_map(|(stream, pushes)| {
-                let starts: Vec<(&str, i64)> = pushes
+                let mut starts: Vec<(i64, &str)> = pushes
                     .iter()
-                    .filter_map(|(sequence, facts)| Some((sequence.as_str(), facts.start_time()?)))
+                    .filter_map(|(sequence, facts)| Some((facts.start_time()?, sequence.as_str())))
                     .collect();
+                starts.sort_unstable();
                 pushes
                     .iter()
                     .map(move |(sequence, facts)| session(stream, sequence, facts, &starts))
@@ -454,20 +455,24 @@ impl Sessions {
     }
 }
 
-/// The session of one push, given the start times of its stream's pushes.
-fn session(stream: &Stream, sequence: &str, facts: &Facts, starts: &[(&str, i64)]) -> Session {
+/// The session of one push, given the start times of its stream's pushes, sorted.
+fn session(stream: &Stream, sequence: &str, facts: &Facts, starts: &[(i64, &str)]) -> Session {
     let start = facts.start_time();
     let end = facts.end.as_ref();
+    let replaced = |end: &End| {
+        let (from, to) = (
+            end.time.saturating_sub(REPLACED_WITHIN),
+            end.time.saturating_add(REPLACED_WITHIN),
+        );
+        let first = starts.partition_point(|(time, _)| *time < from);
+        starts[first..]
+            .iter()
+            .take_while(|(time, _)| *time <= to)
+            .any(|(_, other)| *other != sequence)
+    };
     let state = match end {
         None => State::Live,
-        Some(end)
-            if end.errcode == 21
-                && starts.iter().any(|(other, time)| {
-                    *other != sequence && (time - end.time).abs() <= REPLACED_WITHIN
-                }) =>
-        {
-            State::Replaced
-        }
+        Some(end) if end.errcode == 21 && replaced(end) => State::Replaced,
         Some(_) => State::Ended,
     };
     let seen = |f: fn(&Start) -> &Option<String>, g: fn(&End) -> &Option<String>| {

@@ -31,7 +31,7 @@
 //! assert_eq!(live.len(), 1);
 //! assert_eq!(live[0].sequences, ["seq2"]);
 //! let ended = &sessions.sessions()[0];
-//! assert_eq!((ended.sequence.as_str(), ended.state, ended.duration), ("seq1", State::Ended, Some(60)));
+//! assert_eq!((ended.sequence.as_deref(), ended.state, ended.duration), (Some("seq1"), State::Ended, Some(60)));
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -109,6 +109,12 @@ pub(crate) struct End {
 struct Facts {
     start: Option<Start>,
     end: Option<End>,
+    /// Polls of DescribeLiveStreamOnlineList in a row that did not list the stream while this
+    /// push was open.
+    missed: u8,
+    /// When a poll found it missing for the [`MISSED_POLLS`]th time in a row: its end was
+    /// not received.
+    lost: Option<i64>,
 }
 
 fn keep_least<T: Ord>(slot: &mut Option<T>, new: T) {
@@ -126,6 +132,15 @@ impl Facts {
         if let Some(end) = other.end {
             keep_least(&mut self.end, end);
         }
+        if let Some(lost) = other.lost {
+            keep_least(&mut self.lost, lost);
+        }
+        self.missed = self.missed.max(other.missed);
+    }
+
+    /// Started, not ended and not found missing by the API: on the air.
+    fn is_open(&self) -> bool {
+        self.start.is_some() && self.end.is_none() && self.lost.is_none()
     }
 
     /// When the push started: its start callback's time, or its end's time less the push's
@@ -150,10 +165,17 @@ pub enum State {
     /// Ended with errcode 21 while another push of the stream started within
     /// [`REPLACED_WITHIN`] seconds: replaced by a new push, not a failure.
     Replaced,
+    /// Started, no end callback came, and DescribeLiveStreamOnlineList stopped listing the
+    /// stream ([`MISSED_POLLS`] polls in a row): it ended, when and why is unknown.
+    EndNotReceived,
+    /// On the air by DescribeLiveStreamOnlineList, but no start callback of it came: its
+    /// `sequence` is unknown, its start is the API's publish time.
+    StartNotReceived,
 }
 
 impl State {
-    /// The snake_case name: `live`, `ended`, `replaced`.
+    /// The snake_case name: `live`, `ended`, `replaced`, `end_not_received`,
+    /// `start_not_received`.
     ///
     /// # Example
     /// ```
@@ -164,6 +186,8 @@ impl State {
             State::Live => "live",
             State::Ended => "ended",
             State::Replaced => "replaced",
+            State::EndNotReceived => "end_not_received",
+            State::StartNotReceived => "start_not_received",
         }
     }
 }
@@ -175,12 +199,14 @@ impl State {
 pub struct Session {
     /// The stream.
     pub stream: Stream,
-    /// The push's `sequence`.
-    pub sequence: String,
+    /// The push's `sequence`; `None` for a push known only from the API
+    /// ([`State::StartNotReceived`]).
+    pub sequence: Option<String>,
     /// When it started, Unix seconds: its start callback's `event_time`, or its end's less
     /// `push_duration`; `None` when neither is known.
     pub start: Option<i64>,
-    /// When it ended, Unix seconds; `None` while it is live.
+    /// When it ended, Unix seconds; `None` while it is live, and when its end was not
+    /// received.
     pub end: Option<i64>,
     /// How long it lasted, in seconds: end less start.
     pub duration: Option<i64>,
@@ -263,9 +289,12 @@ impl Session {
 pub struct LiveStream {
     /// The stream.
     pub stream: Stream,
-    /// The earliest start among its open pushes, Unix seconds.
+    /// The earliest start among its open pushes, Unix seconds (for a stream known only from
+    /// the API, its earliest publish time, or the time of the poll when the API gave none).
     pub since: i64,
-    /// The `sequence` of each open push (two with primary and backup), in order.
+    /// The `sequence` of each open push (two with primary and backup), in order; empty when
+    /// only DescribeLiveStreamOnlineList says the stream is on the air (its start callback
+    /// never came).
     pub sequences: Vec<String>,
 }
 
@@ -287,9 +316,18 @@ impl LiveStream {
 #[derive(Clone, Debug)]
 pub struct Sessions {
     streams: HashMap<Stream, BTreeMap<String, Facts>>,
+    /// The streams the latest poll of DescribeLiveStreamOnlineList that covered them listed.
+    online: BTreeMap<Stream, Listed>,
     pushes: usize,
     limit: usize,
     dropped: u64,
+}
+
+/// A stream a poll listed: when, and its earliest publish time.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Listed {
+    at: i64,
+    since: i64,
 }
 
 impl Default for Sessions {
@@ -315,6 +353,7 @@ impl Sessions {
     pub fn with_limit(limit: usize) -> Sessions {
         Sessions {
             streams: HashMap::new(),
+            online: BTreeMap::new(),
             pushes: 0,
             limit,
             dropped: 0,
@@ -355,8 +394,19 @@ impl Sessions {
         sequence: String,
         start: Option<Start>,
         end: Option<End>,
+        missed: u8,
+        lost: Option<i64>,
     ) {
-        self.insert(stream, sequence, Facts { start, end });
+        self.insert(
+            stream,
+            sequence,
+            Facts {
+                start,
+                end,
+                missed,
+                lost,
+            },
+        );
     }
 
     fn insert(&mut self, stream: Stream, sequence: String, facts: Facts) {
@@ -381,6 +431,14 @@ impl Sessions {
     /// Adds what `other` knows, as if its events had been given to this reducer.
     pub fn merge(&mut self, other: Sessions) {
         self.dropped += other.dropped;
+        for (stream, listed) in other.online {
+            match self.online.get(&stream) {
+                Some(mine) if mine.at >= listed.at => {}
+                _ => {
+                    self.online.insert(stream, listed);
+                }
+            }
+        }
         for (stream, pushes) in other.streams {
             for (sequence, facts) in pushes {
                 self.insert(stream.clone(), sequence, facts);
@@ -408,6 +466,120 @@ impl Sessions {
         self.dropped > 0
     }
 
+    /// Takes one poll of DescribeLiveStreamOnlineList, as Tencent advises using it beside the
+    /// callbacks:
+    ///
+    /// - a stream the poll lists is on the air, even when no start callback of it came
+    ///   ([`State::StartNotReceived`] while none of its pushes is open);
+    /// - an open push of a stream in the poll's scope that the poll does not list is *missed*;
+    ///   missed by [`MISSED_POLLS`] polls in a row, it ended with [`State::EndNotReceived`]
+    ///   and no cause. A push that started less than [`ONLINE_GRACE`] seconds before the poll
+    ///   is not counted missing (the API lists a push a little after it starts);
+    /// - a failed or timed-out query is not a poll: do not call this, and nothing changes.
+    ///
+    /// A callback that comes later still counts: an end received after the push was found
+    /// missing gives it its end and cause. Returns what the poll changed.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEvent;
+    /// use tencent_css_errcode::sessions::{Online, Sessions, State, Stream};
+    /// let start: StreamEvent = serde_json::from_str(r#"{"event_type":1,"t":0,"app":"d","appname":"live",
+    ///     "stream_id":"a","sequence":"7","event_time":1000}"#).unwrap();
+    /// let mut sessions = Sessions::new();
+    /// sessions.add(&start);
+    /// // Stream `a` is gone from the API, and `b` is on the air though its start never came.
+    /// let poll = |at| Online::new(at, None, "live").stream(Stream::new("d", "live", "b"), [990]);
+    /// sessions.reconcile(&poll(1_200));
+    /// assert_eq!(sessions.live().len(), 2); // one miss is not enough to end `a`
+    /// let changed = sessions.reconcile(&poll(1_260));
+    /// assert_eq!(changed.lost, 1);
+    /// let states: Vec<State> = sessions.sessions().iter().map(|s| s.state).collect();
+    /// assert_eq!(states, [State::StartNotReceived, State::EndNotReceived]);
+    /// ```
+    pub fn reconcile(&mut self, poll: &Online) -> Reconciled {
+        let mut changed = Reconciled::default();
+        let listed: HashMap<&Stream, i64> = poll
+            .streams
+            .iter()
+            .map(|(stream, since)| (stream, *since))
+            .collect();
+        for (stream, pushes) in &mut self.streams {
+            if !poll.covers(stream) {
+                continue;
+            }
+            let on_air = listed.contains_key(stream);
+            for facts in pushes.values_mut().filter(|facts| facts.is_open()) {
+                if on_air {
+                    facts.missed = 0;
+                    continue;
+                }
+                let started = facts.start.as_ref().map_or(i64::MIN, |s| s.time);
+                if started > poll.at.saturating_sub(ONLINE_GRACE) {
+                    continue;
+                }
+                facts.missed = facts.missed.saturating_add(1);
+                changed.missed += 1;
+                if facts.missed >= MISSED_POLLS {
+                    facts.lost = Some(poll.at);
+                    changed.lost += 1;
+                }
+            }
+        }
+        self.online.retain(|stream, _| !poll.covers(stream));
+        for (stream, since) in listed {
+            let open = self
+                .streams
+                .get(stream)
+                .is_some_and(|pushes| pushes.values().any(Facts::is_open));
+            if !open {
+                changed.start_not_received += 1;
+            }
+            self.online
+                .insert(stream.clone(), Listed { at: poll.at, since });
+        }
+        changed
+    }
+
+    /// The pushes a store must write back after [`reconcile`](Sessions::reconcile): each open
+    /// or lost push with its missed count and when it was found lost.
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn polled(&self) -> impl Iterator<Item = (&Stream, &str, u8, Option<i64>)> {
+        self.streams.iter().flat_map(|(stream, pushes)| {
+            pushes
+                .iter()
+                .filter(|(_, facts)| facts.end.is_none())
+                .map(move |(sequence, facts)| (stream, sequence.as_str(), facts.missed, facts.lost))
+        })
+    }
+
+    /// The streams listed by the polls taken, with the poll's time and the earliest publish
+    /// time.
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn listed(&self) -> impl Iterator<Item = (&Stream, i64, i64)> {
+        self.online
+            .iter()
+            .map(|(stream, listed)| (stream, listed.at, listed.since))
+    }
+
+    /// A stream a store kept as listed by a poll.
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn add_listed(&mut self, stream: Stream, at: i64, since: i64) {
+        self.online.insert(stream, Listed { at, since });
+    }
+
+    /// The streams the API lists that no open push explains: listed, none of their pushes
+    /// open, and none ended since the poll (a later end callback knows better than the poll).
+    fn unexplained(&self) -> impl Iterator<Item = (&Stream, &Listed)> {
+        self.online.iter().filter(|(stream, listed)| {
+            self.streams.get(*stream).is_none_or(|pushes| {
+                !pushes.values().any(|facts| {
+                    facts.is_open() || facts.end.as_ref().is_some_and(|end| end.time >= listed.at)
+                })
+            })
+        })
+    }
+
     /// Every push, ordered by start (unknown first), then stream and sequence.
     pub fn sessions(&self) -> Vec<Session> {
         let mut sessions: Vec<Session> = self
@@ -424,6 +596,17 @@ impl Sessions {
                     .map(move |(sequence, facts)| session(stream, sequence, facts, &starts))
                     .collect::<Vec<_>>()
             })
+            .chain(self.unexplained().map(|(stream, listed)| Session {
+                stream: stream.clone(),
+                sequence: None,
+                start: Some(listed.since),
+                end: None,
+                duration: None,
+                client_ip: None,
+                node: None,
+                cause: None,
+                state: State::StartNotReceived,
+            }))
             .collect();
         sessions.sort_by(|a, b| {
             (a.start, &a.stream, &a.sequence).cmp(&(b.start, &b.stream, &b.sequence))
@@ -431,7 +614,8 @@ impl Sessions {
         sessions
     }
 
-    /// The streams on the air now, ordered by stream.
+    /// The streams on the air now, ordered by stream: those with an open push, and those the
+    /// latest poll of the API listed that no open push explains (with no sequences).
     pub fn live(&self) -> Vec<LiveStream> {
         let mut live: Vec<LiveStream> = self
             .streams
@@ -439,7 +623,7 @@ impl Sessions {
             .filter_map(|(stream, pushes)| {
                 let open: Vec<(&String, i64)> = pushes
                     .iter()
-                    .filter(|(_, facts)| facts.end.is_none())
+                    .filter(|(_, facts)| facts.is_open())
                     .filter_map(|(sequence, facts)| Some((sequence, facts.start.as_ref()?.time)))
                     .collect();
                 let since = open.iter().map(|(_, time)| *time).min()?;
@@ -449,10 +633,84 @@ impl Sessions {
                     sequences: open.into_iter().map(|(s, _)| s.clone()).collect(),
                 })
             })
+            .chain(self.unexplained().map(|(stream, listed)| LiveStream {
+                stream: stream.clone(),
+                since: listed.since,
+                sequences: Vec::new(),
+            }))
             .collect();
         live.sort_by(|a, b| a.stream.cmp(&b.stream));
         live
     }
+}
+
+/// Polls in a row that must miss an open push before it counts as ended
+/// ([`State::EndNotReceived`]).
+pub const MISSED_POLLS: u8 = 2;
+
+/// Seconds after its start before a push counts as missing from a poll that does not list it.
+pub const ONLINE_GRACE: i64 = 60;
+
+/// One answer of DescribeLiveStreamOnlineList: the streams on the air at `at`, among those
+/// its query covered (its scope: a domain or every domain, one AppName, one stream or all).
+/// [`crate::api::Client::online`] fetches one; build one by hand from another client.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Online {
+    /// When the poll was taken, Unix seconds.
+    pub at: i64,
+    /// The query's `DomainName`: `None` for every domain.
+    pub domain: Option<String>,
+    /// The query's `AppName` (the API's default is `live`).
+    pub app: String,
+    /// The query's `StreamName`, when it asked for one stream.
+    pub stream: Option<String>,
+    /// Each stream listed, with its earliest publish time (Unix seconds; the poll's time when
+    /// the API gave none).
+    pub streams: Vec<(Stream, i64)>,
+}
+
+impl Online {
+    /// A poll at `at` of `domain` (or every domain) and AppName `app`, listing nothing yet.
+    pub fn new(at: i64, domain: Option<&str>, app: &str) -> Online {
+        Online {
+            at,
+            domain: domain.map(str::to_owned),
+            app: app.to_owned(),
+            stream: None,
+            streams: Vec::new(),
+        }
+    }
+
+    /// Lists `stream`, with the publish times of its upstreams (two with primary and backup).
+    pub fn stream(
+        mut self,
+        stream: Stream,
+        publish_times: impl IntoIterator<Item = i64>,
+    ) -> Online {
+        let since = publish_times.into_iter().min().unwrap_or(self.at);
+        self.streams.push((stream, since));
+        self
+    }
+
+    /// Whether the poll's query covered `stream`: only then does its absence say anything.
+    pub fn covers(&self, stream: &Stream) -> bool {
+        self.domain.as_deref().is_none_or(|d| d == stream.domain)
+            && self.app == stream.app
+            && self.stream.as_deref().is_none_or(|s| s == stream.stream)
+    }
+}
+
+/// What a poll changed ([`Sessions::reconcile`]).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Reconciled {
+    /// Open pushes the poll did not list.
+    pub missed: u64,
+    /// Of those, pushes now ended as [`State::EndNotReceived`].
+    pub lost: u64,
+    /// Streams listed with no open push ([`State::StartNotReceived`]).
+    pub start_not_received: u64,
 }
 
 /// The session of one push, given the start times of its stream's pushes, sorted.
@@ -471,6 +729,7 @@ fn session(stream: &Stream, sequence: &str, facts: &Facts, starts: &[(i64, &str)
             .any(|(_, other)| *other != sequence)
     };
     let state = match end {
+        None if facts.lost.is_some() => State::EndNotReceived,
         None => State::Live,
         Some(end) if end.errcode == 21 && replaced(end) => State::Replaced,
         Some(_) => State::Ended,
@@ -484,7 +743,7 @@ fn session(stream: &Stream, sequence: &str, facts: &Facts, starts: &[(i64, &str)
     };
     Session {
         stream: stream.clone(),
-        sequence: sequence.to_owned(),
+        sequence: Some(sequence.to_owned()),
         start,
         end: end.map(|e| e.time),
         duration: match (start, end) {

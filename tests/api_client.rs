@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use fake_api::{Fake, Fault, SECRET_ID, SECRET_KEY, spread, start};
 use serde_json::{Value, json};
-use tencent_css_errcode::api::{Client, Credentials, Error, EventQuery, Order, Retry, StreamMatch};
+use tencent_css_errcode::api::{
+    Client, Credentials, Error, EventQuery, OnlineQuery, Order, Retry, StreamMatch,
+};
 use tencent_css_errcode::events::parse_utc_time;
+use tencent_css_errcode::sessions::Online;
 
 /// The fake's clock and the client's: the same instant.
 const NOW: i64 = 1_700_000_000;
@@ -235,4 +238,101 @@ async fn filters_reach_the_fake_and_bad_windows_never_leave() {
     .unwrap();
     assert!(matches!(refused, Some(Error::Query(_))));
     assert_eq!(fake.requests.load(Ordering::SeqCst), before, "nothing sent");
+}
+
+/// Runs `Client::online` off the async runtime.
+async fn poll(client: Client, query: OnlineQuery) -> Result<Online, Error> {
+    tokio::task::spawn_blocking(move || client.online(&query))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_streams_are_listed_across_pages_once_with_their_scope() {
+    let fake = Fake::new(NOW, Vec::new());
+    {
+        let mut online = fake.online.lock().unwrap();
+        for n in 0..25 {
+            online.push(fake_api::online(
+                "push.example.com",
+                "live",
+                &format!("room{n}"),
+                &[NOW - 100 - n, NOW - 50],
+            ));
+        }
+        // Another AppName and another domain: out of the query's scope.
+        online.push(fake_api::online(
+            "push.example.com",
+            "edu",
+            "class1",
+            &[NOW - 10],
+        ));
+        online.push(fake_api::online(
+            "other.example.com",
+            "live",
+            "x",
+            &[NOW - 10],
+        ));
+        // A 502 on the second page: retried.
+        fake.faults.lock().unwrap().insert(2, Fault::BadGateway);
+    }
+    let endpoint = start(fake.clone()).await;
+    let query = OnlineQuery::new().domain("push.example.com").page_size(10);
+    let poll = poll(client(&endpoint, SECRET_KEY), query).await.unwrap();
+    assert!(
+        fake.rejections.lock().unwrap().is_empty(),
+        "{:?}",
+        fake.rejections.lock().unwrap()
+    );
+    assert_eq!(poll.streams.len(), 25, "{poll:?}");
+    assert_eq!(
+        (poll.at, poll.app.as_str(), poll.domain.as_deref()),
+        (NOW, "live", Some("push.example.com"))
+    );
+    let room3 = poll
+        .streams
+        .iter()
+        .find(|(s, _)| s.stream == "room3")
+        .unwrap();
+    assert_eq!(room3.1, NOW - 103, "the earliest of its publish times");
+    // Three pages of 10 and the retried 502.
+    assert_eq!(fake.online_requests.load(Ordering::SeqCst), 3);
+    assert_eq!(fake.requests.load(Ordering::SeqCst), 4);
+
+    let edu = poll_app(&endpoint, "edu").await;
+    assert_eq!(edu.streams.len(), 1);
+    assert!(edu.covers(&edu.streams[0].0));
+}
+
+async fn poll_app(endpoint: &str, app: &str) -> Online {
+    poll(client(endpoint, SECRET_KEY), OnlineQuery::new().app(app))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_online_query_is_an_error_not_an_empty_list() {
+    let fake = Fake::new(NOW, Vec::new());
+    fake.online
+        .lock()
+        .unwrap()
+        .push(fake_api::online("d", "live", "room", &[NOW - 10]));
+    fake.faults
+        .lock()
+        .unwrap()
+        .extend((1..=4).map(|n| (n, Fault::Api("InternalError"))));
+    let endpoint = start(fake.clone()).await;
+    let error = poll(client(&endpoint, SECRET_KEY), OnlineQuery::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Api(e) if e.code == "InternalError"),
+        "{error}"
+    );
+    // A wrong key: refused at once, not retried.
+    let error = poll(client(&endpoint, "wrong"), OnlineQuery::new())
+        .await
+        .unwrap_err();
+    assert!(error.is_auth_failure(), "{error}");
+    assert_eq!(fake.requests.load(Ordering::SeqCst), 5);
 }

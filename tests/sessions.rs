@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use tencent_css_errcode::Category;
 use tencent_css_errcode::events::StreamEvent;
-use tencent_css_errcode::sessions::{Sessions, State};
+use tencent_css_errcode::sessions::{ONLINE_GRACE, Online, Sessions, State, Stream};
 
 /// A callback of `domain`/live/`stream`: a start (`errcode` None) or an end.
 fn event(
@@ -63,12 +63,12 @@ fn tencents_example_start_seq1_start_seq2_end_seq1_is_live_on_seq2() {
     let all = sessions.sessions();
     assert_eq!(all.len(), 2);
     assert_eq!(
-        (all[0].sequence.as_str(), all[0].state),
-        ("seq1", State::Ended)
+        (all[0].sequence.as_deref(), all[0].state),
+        (Some("seq1"), State::Ended)
     );
     assert_eq!(
-        (all[1].sequence.as_str(), all[1].state),
-        ("seq2", State::Live)
+        (all[1].sequence.as_deref(), all[1].state),
+        (Some("seq2"), State::Live)
     );
 }
 
@@ -186,6 +186,92 @@ fn past_its_limit_a_reducer_says_it_is_approximate() {
 }
 
 /// A set of events: for each of a few pushes of a few streams, a start, an end, or both.
+/// A poll of DescribeLiveStreamOnlineList at `at` (every domain, AppName live) listing these
+/// streams of push.example.com/live.
+fn poll(at: i64, listed: &[(&str, i64)]) -> Online {
+    listed
+        .iter()
+        .fold(Online::new(at, None, "live"), |poll, (name, since)| {
+            poll.stream(Stream::new("push.example.com", "live", *name), [*since])
+        })
+}
+
+#[test]
+fn a_stream_the_api_lists_is_live_though_its_start_never_came() {
+    let mut sessions = reduce(&[]);
+    let changed = sessions.reconcile(&poll(1_000, &[("room42", 900)]));
+    assert_eq!(changed.start_not_received, 1);
+    let live = sessions.live();
+    assert_eq!((live.len(), live[0].since), (1, 900));
+    assert!(live[0].sequences.is_empty());
+    let all = sessions.sessions();
+    assert_eq!(
+        (all[0].state, all[0].sequence.as_ref(), all[0].start),
+        (State::StartNotReceived, None, Some(900))
+    );
+    // Its end callback comes later: the push is whole, ended, and the listing explained.
+    sessions.add(&end("s1", 1_100, 1, 200_000));
+    assert!(sessions.live().is_empty());
+    let all = sessions.sessions();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!((all[0].state, all[0].start), (State::Ended, Some(900)));
+}
+
+#[test]
+fn an_open_push_missing_from_two_polls_in_a_row_ended_unreceived() {
+    let mut sessions = reduce(&[start("s1", 1_000)]);
+    // Listed, missing, listed again: the count starts over.
+    sessions.reconcile(&poll(1_100, &[("room42", 1_000)]));
+    sessions.reconcile(&poll(1_200, &[]));
+    sessions.reconcile(&poll(1_300, &[("room42", 1_000)]));
+    sessions.reconcile(&poll(1_400, &[]));
+    assert_eq!(sessions.sessions()[0].state, State::Live);
+    let changed = sessions.reconcile(&poll(1_500, &[]));
+    assert_eq!((changed.missed, changed.lost), (1, 1));
+    assert!(sessions.live().is_empty());
+    let push = &sessions.sessions()[0];
+    assert_eq!(
+        (push.state, push.end, push.cause.as_ref()),
+        (State::EndNotReceived, None, None)
+    );
+    // The end comes after all: its time and cause win.
+    sessions.add(&end("s1", 1_450, 3, 450_000));
+    let push = &sessions.sessions()[0];
+    assert_eq!((push.state, push.end), (State::Ended, Some(1_450)));
+    assert!(push.cause.is_some());
+}
+
+#[test]
+fn polls_count_only_within_their_scope_and_after_the_grace() {
+    let other = event("push.example.com", "room7", "s7", 1_000, None);
+    let mut sessions = reduce(&[other, start("s1", 1_000)]);
+    // A poll of another AppName says nothing of live/room7 or live/room42.
+    for at in [1_100, 1_200, 1_300] {
+        sessions.reconcile(&Online::new(at, None, "edu"));
+    }
+    assert_eq!(sessions.live().len(), 2);
+    // A push that started within ONLINE_GRACE of the poll is not missing yet.
+    let mut fresh = reduce(&[start("s2", 1_000)]);
+    for at in [1_010, 1_020, 1_030] {
+        assert_eq!(fresh.reconcile(&poll(at, &[])).missed, 0);
+    }
+    assert_eq!(fresh.live().len(), 1);
+    const { assert!(1_030 - 1_000 < ONLINE_GRACE) };
+}
+
+#[test]
+fn a_poll_that_agrees_with_the_callbacks_changes_nothing() {
+    let sessions = reduce(&[start("s1", 1_000), start("s2", 1_001)]);
+    let before = (sessions.sessions(), sessions.live());
+    let mut after = sessions.clone();
+    after.reconcile(&poll(1_100, &[("room42", 1_000)]));
+    assert_eq!(
+        (after.sessions(), after.live()),
+        before,
+        "a poll that agrees changes nothing"
+    );
+}
+
 fn event_set() -> impl Strategy<Value = Vec<StreamEvent>> {
     let push = (
         0..3usize,
@@ -266,7 +352,7 @@ proptest! {
     fn live_means_started_and_not_ended(events in event_set()) {
         let sessions = reduce(&events);
         for session in sessions.sessions() {
-            let listed = sessions.live().iter().any(|l| l.stream == session.stream && l.sequences.contains(&session.sequence));
+            let listed = sessions.live().iter().any(|l| l.stream == session.stream && session.sequence.as_ref().is_some_and(|s| l.sequences.contains(s)));
             prop_assert_eq!(listed, session.state == State::Live);
             prop_assert_eq!(session.end.is_none(), session.state == State::Live);
         }

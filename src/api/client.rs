@@ -5,10 +5,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{
-    Credentials, DEFAULT_ENDPOINT, Error, EventQuery, Fetch, PageRequest, parse_response,
-    signed_request,
+    ACTION, Credentials, DEFAULT_ENDPOINT, Error, EventQuery, Fetch, ONLINE_ACTION, OnlineFetch,
+    OnlineQuery, PageRequest, parse_online_response, parse_response, signed_action_request,
 };
 use crate::events::StreamEventInfo;
+use crate::sessions::Online;
 
 /// How often, and how patiently, a failed request is tried again: only errors that
 /// [may succeed later](Error::is_retryable), with exponential backoff and jitter.
@@ -43,7 +44,8 @@ impl Default for Retry {
 
 type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// A blocking client of DescribeLiveStreamEventList (ureq, rustls).
+/// A blocking client of DescribeLiveStreamEventList and DescribeLiveStreamOnlineList (ureq,
+/// rustls).
 ///
 /// # Example
 /// ```
@@ -216,17 +218,51 @@ impl Client {
         })
     }
 
+    /// The streams on the air now, every page of `query` (paced and retried as the event
+    /// list is): a poll for [`Sessions::reconcile`](crate::sessions::Sessions::reconcile).
+    /// A page that still fails after its retries fails the whole poll, since a partial list
+    /// would make the missing streams look offline.
+    ///
+    /// # Example
+    /// ```no_run
+    /// use tencent_css_errcode::api::{Client, Credentials, OnlineQuery};
+    /// let client = Client::new(Credentials::load()?);
+    /// let poll = client.online(&OnlineQuery::new().domain("push.example.com"))?;
+    /// println!("{} streams on the air", poll.streams.len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn online(&self, query: &OnlineQuery) -> Result<Online, Error> {
+        let mut fetch = OnlineFetch::new(query.clone(), self.now());
+        let mut seed = seed();
+        while let Some((page, body)) = fetch.next_request() {
+            let answer = self.call(ONLINE_ACTION, &body, parse_online_response, &mut seed)?;
+            fetch.handle(page, answer);
+        }
+        Ok(fetch.finish())
+    }
+
     /// Sends one page request, paced and retried, and returns its answer.
     fn page(
         &self,
         page: &PageRequest,
         seed: &mut u64,
     ) -> Result<crate::events::EventListResponse, Error> {
+        self.call(ACTION, &page.body, parse_response, seed)
+    }
+
+    /// Sends one request of `action`, paced and retried, and reads its answer with `parse`.
+    fn call<T>(
+        &self,
+        action: &str,
+        body: &[u8],
+        parse: fn(u16, &[u8]) -> Result<T, Error>,
+        seed: &mut u64,
+    ) -> Result<T, Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.pace();
-            let result = self.send(page);
+            let result = self.send(action, body, parse);
             match result {
                 Err(error) if error.is_retryable() && attempt < self.retry.attempts => {
                     std::thread::sleep(self.backoff(attempt, seed));
@@ -236,8 +272,14 @@ impl Client {
         }
     }
 
-    fn send(&self, page: &PageRequest) -> Result<crate::events::EventListResponse, Error> {
-        let request = signed_request(&self.endpoint, &self.credentials, page, self.now())?;
+    fn send<T>(
+        &self,
+        action: &str,
+        body: &[u8],
+        parse: fn(u16, &[u8]) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let request =
+            signed_action_request(&self.endpoint, &self.credentials, action, body, self.now())?;
         let mut response = self
             .agent
             .run(request)
@@ -249,7 +291,7 @@ impl Client {
             .limit(64 << 20)
             .read_to_vec()
             .map_err(|e| Error::Transport(e.to_string()))?;
-        parse_response(status, &body)
+        parse(status, &body)
     }
 
     /// Waits until the pacing interval since the previous request has passed.

@@ -38,6 +38,28 @@ pub fn signed_request(
     page: &PageRequest,
     now: i64,
 ) -> Result<http::Request<Vec<u8>>, Error> {
+    signed_action_request(endpoint, credentials, ACTION, &page.body, now)
+}
+
+/// The signed HTTP request of any action of the live API (version 2018-08-01) with a JSON
+/// `body`, at `now`: what [`signed_request`] makes for DescribeLiveStreamEventList, here for
+/// another action such as [`ONLINE_ACTION`](super::ONLINE_ACTION).
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::api::{Credentials, ONLINE_ACTION, OnlineQuery, signed_action_request};
+/// let body = OnlineQuery::new().body(1);
+/// let request = signed_action_request("https://live.tencentcloudapi.com", &Credentials::new("AKID", "key"), ONLINE_ACTION, &body, 1_700_000_000)?;
+/// assert_eq!(request.headers()["X-TC-Action"], "DescribeLiveStreamOnlineList");
+/// # Ok::<(), tencent_css_errcode::api::Error>(())
+/// ```
+pub fn signed_action_request(
+    endpoint: &str,
+    credentials: &Credentials,
+    action: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<http::Request<Vec<u8>>, Error> {
     let base = endpoint.trim_end_matches('/');
     let host = base
         .split_once("://")
@@ -53,9 +75,9 @@ pub fn signed_request(
             headers: &[
                 ("Content-Type", CONTENT_TYPE),
                 ("Host", host),
-                ("X-TC-Action", ACTION),
+                ("X-TC-Action", action),
             ],
-            body: &page.body,
+            body,
             service: SERVICE,
             timestamp: now,
         },
@@ -63,7 +85,7 @@ pub fn signed_request(
     let mut builder = http::Request::post(format!("{base}/"))
         .header("Content-Type", CONTENT_TYPE)
         .header("Host", host)
-        .header("X-TC-Action", ACTION)
+        .header("X-TC-Action", action)
         .header("X-TC-Version", VERSION)
         .header("X-TC-Timestamp", now.to_string())
         .header("Authorization", signature.authorization);
@@ -71,7 +93,7 @@ pub fn signed_request(
         builder = builder.header("X-TC-Token", token);
     }
     builder
-        .body(page.body.clone())
+        .body(body.to_vec())
         .map_err(|e| Error::Endpoint(format!("{endpoint}: {e}")))
 }
 

@@ -1,6 +1,7 @@
 //! The interruption records of the cloud API: DescribeLiveStreamEventList, signed with
 //! TC3-HMAC-SHA256, paged, split and retried, as the console's Stream Interruption Records page
-//! lists them.
+//! lists them; and the streams on the air now, DescribeLiveStreamOnlineList
+//! ([`Client::online`], [`OnlineFetch`]), which [`crate::sessions::Sessions::reconcile`] takes.
 //!
 //! Needs the `api` feature.
 //!
@@ -46,13 +47,22 @@ mod client;
 mod credentials;
 mod fetch;
 mod http;
+mod online;
 mod query;
 pub mod tc3;
 
 pub use client::{Client, Events, Retry};
 pub use credentials::{Credentials, CredentialsError};
 pub use fetch::{Fetch, PageRequest};
-pub use http::{ACTION, DEFAULT_ENDPOINT, SERVICE, VERSION, parse_response, signed_request};
+pub use http::{
+    ACTION, DEFAULT_ENDPOINT, SERVICE, VERSION, parse_response, signed_action_request,
+    signed_request,
+};
+pub use online::{
+    DEFAULT_APP, DEFAULT_ONLINE_PAGE_SIZE, MAX_ONLINE_PAGE_SIZE, MIN_ONLINE_PAGE_SIZE,
+    ONLINE_ACTION, OnlineFetch, OnlinePage, OnlineQuery, PublishTime, StreamOnlineInfo,
+    parse_online_response,
+};
 pub use query::{
     EventQuery, HISTORY_SECONDS, MAX_RECORDS_PER_QUERY, MAX_SPAN_SECONDS, Order, PAGE_SIZE,
     QueryError, StreamMatch,

@@ -50,6 +50,7 @@ use rusqlite::params;
 
 use crate::events::EventKind;
 use crate::receiver::{Row, StoreError, Stored};
+use crate::sessions::{Online, Reconciled, Sessions};
 
 pub use reader::{Callbacks, Filter, JsonLines, Kept, Reader};
 
@@ -281,6 +282,7 @@ pub struct Store {
     sender: mpsc::SyncSender<Message>,
     shared: Arc<Shared>,
     path: PathBuf,
+    sync: bool,
     import: Option<Import>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
@@ -309,7 +311,8 @@ impl Store {
             source,
         })?;
         let path = schema::database_path(dir);
-        let mut conn = schema::connect(&path, options.sync, true)?;
+        let sync = options.sync;
+        let mut conn = schema::connect(&path, sync, true)?;
         let import = schema::migrate(&mut conn, &path, dir)?;
         let shared = Arc::new(Shared::default());
         shared.healthy.store(true, Ordering::Relaxed);
@@ -336,9 +339,94 @@ impl Store {
             sender,
             shared,
             path,
+            sync,
             import,
             thread: Arc::new(Mutex::new(Some(thread))),
         })
+    }
+
+    /// Takes one poll of DescribeLiveStreamOnlineList, as [`Sessions::reconcile`] takes it:
+    /// the open pushes of the poll's scope are read, reconciled by the library's reducer, and
+    /// what changed (each push's missed count, the pushes found lost, the streams listed) is
+    /// written back in one transaction, on a connection of its own (the writer's commits wait
+    /// at most for this one). Do not call it for a failed query: a failure changes nothing.
+    pub fn reconcile(&self, poll: &Online) -> Result<Reconciled, Error> {
+        let path = &self.path;
+        let db = |e: rusqlite::Error| schema::database_error(path, &e);
+        let mut conn = schema::connect(path, self.sync, false)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let scope: [&dyn rusqlite::ToSql; 3] = [&poll.app, &poll.domain, &poll.stream];
+        let mut sessions = Sessions::new();
+        reader::read_pushes(
+            &tx,
+            path,
+            &mut sessions,
+            "SELECT * FROM pushes WHERE end_time IS NULL AND lost_at IS NULL AND app = ?1 \
+             AND (?2 IS NULL OR domain = ?2) AND (?3 IS NULL OR stream = ?3)",
+            &scope,
+        )?;
+        let changed = sessions.reconcile(poll);
+        {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE pushes SET missed = ?5, lost_at = ?6 \
+                     WHERE domain = ?1 AND app = ?2 AND stream = ?3 AND sequence = ?4",
+                )
+                .map_err(db)?;
+            for (stream, sequence, missed, lost) in sessions.polled() {
+                update
+                    .execute(params![
+                        stream.domain,
+                        stream.app,
+                        stream.stream,
+                        sequence,
+                        missed,
+                        lost
+                    ])
+                    .map_err(db)?;
+            }
+            tx.execute(
+                "DELETE FROM online WHERE app = ?1 AND (?2 IS NULL OR domain = ?2) \
+                 AND (?3 IS NULL OR stream = ?3)",
+                scope,
+            )
+            .map_err(db)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO online (domain, app, stream, polled_at, since) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db)?;
+            for (stream, at, since) in sessions.listed() {
+                insert
+                    .execute(params![stream.domain, stream.app, stream.stream, at, since])
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)?;
+        Ok(changed)
+    }
+
+    /// The (domain, AppName) pairs of the open pushes: what a reconciliation should poll,
+    /// besides the AppNames it is told of.
+    pub fn open_scopes(&self) -> Result<Vec<(String, String)>, Error> {
+        let path = &self.path;
+        let db = |e: rusqlite::Error| schema::database_error(path, &e);
+        let conn = schema::connect(path, self.sync, false)?;
+        let mut statement = conn
+            .prepare(
+                "SELECT DISTINCT domain, app FROM pushes \
+                 WHERE end_time IS NULL AND lost_at IS NULL ORDER BY 1, 2",
+            )
+            .map_err(db)?;
+        let scopes = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        Ok(scopes)
     }
 
     /// What this open imported from 0.2 files, if it imported any.

@@ -92,11 +92,48 @@ impl Reader {
 
     /// The streams on the air, as the pushes kept so far say (see [`crate::sessions`]).
     pub fn live(&self) -> Result<Vec<LiveStream>, Error> {
-        let sessions = self.pushes(
+        let mut sessions = Sessions::new();
+        self.pushes(
+            &mut sessions,
             "SELECT * FROM pushes WHERE end_time IS NULL",
             &[] as &[&dyn rusqlite::ToSql],
         )?;
+        // The streams the API listed, and their pushes that ended after the poll (a later
+        // end explains a listing).
+        self.pushes(
+            &mut sessions,
+            "SELECT p.* FROM pushes p JOIN online o USING (domain, app, stream) \
+             WHERE p.end_time >= o.polled_at",
+            &[] as &[&dyn rusqlite::ToSql],
+        )?;
+        self.listed(&mut sessions, None)?;
         Ok(sessions.live())
+    }
+
+    /// The streams the latest polls of the API listed (all, or one stream's), into `sessions`.
+    fn listed(&self, sessions: &mut Sessions, stream: Option<&Stream>) -> Result<(), Error> {
+        let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT domain, app, stream, polled_at, since FROM online \
+                 WHERE ?1 IS NULL OR (domain = ?1 AND app = ?2 AND stream = ?3)",
+            )
+            .map_err(db)?;
+        let (domain, app, name) = match stream {
+            Some(s) => (Some(&s.domain), Some(&s.app), Some(&s.stream)),
+            None => (None, None, None),
+        };
+        let mut rows = statement.query(params![domain, app, name]).map_err(db)?;
+        while let Some(row) = rows.next().map_err(db)? {
+            let stream = Stream::new(
+                row.get::<_, String>(0).map_err(db)?,
+                row.get::<_, String>(1).map_err(db)?,
+                row.get::<_, String>(2).map_err(db)?,
+            );
+            sessions.add_listed(stream, row.get(3).map_err(db)?, row.get(4).map_err(db)?);
+        }
+        Ok(())
     }
 
     /// The latest `limit` pushes of one stream (by start), newest first, with their state.
@@ -104,7 +141,10 @@ impl Reader {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // The pushes that started within the replacement window of the oldest one shown are
         // read too, so that its state is right.
-        let sessions = self.pushes(
+        let mut sessions = Sessions::new();
+        self.listed(&mut sessions, Some(stream))?;
+        self.pushes(
+            &mut sessions,
             "SELECT * FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
              ORDER BY coalesce(start_time, end_time) DESC LIMIT ?4",
             &[
@@ -120,50 +160,15 @@ impl Reader {
         Ok(all)
     }
 
-    /// The pushes a query selects (all columns of `pushes`), in a reducer.
-    fn pushes(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Sessions, Error> {
-        let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
-        let mut statement = self.conn.prepare_cached(sql).map_err(db)?;
-        let mut rows = statement.query(params).map_err(db)?;
-        let mut sessions = Sessions::new();
-        while let Some(row) = rows.next().map_err(db)? {
-            let text = |name: &str| row.get::<_, Option<String>>(name);
-            let stream = Stream {
-                domain: row.get("domain").map_err(db)?,
-                app: row.get("app").map_err(db)?,
-                stream: row.get("stream").map_err(db)?,
-            };
-            let start = match row.get::<_, Option<i64>>("start_time").map_err(db)? {
-                Some(time) => Some(Start {
-                    time,
-                    client_ip: text("start_client_ip").map_err(db)?,
-                    node: text("start_node").map_err(db)?,
-                }),
-                None => None,
-            };
-            let end = match row.get::<_, Option<i64>>("end_time").map_err(db)? {
-                Some(time) => Some(End {
-                    time,
-                    push_duration_ms: row
-                        .get::<_, Option<i64>>("push_duration_ms")
-                        .map_err(db)?
-                        .and_then(|ms| u64::try_from(ms).ok()),
-                    errcode: row
-                        .get::<_, Option<i64>>("errcode")
-                        .map_err(db)?
-                        .and_then(|e| u32::try_from(e).ok())
-                        .unwrap_or(0),
-                    errmsg: text("errmsg").map_err(db)?,
-                    client_ip: text("end_client_ip").map_err(db)?,
-                    node: text("end_node").map_err(db)?,
-                }),
-                None => None,
-            };
-            sessions.add_push(stream, row.get("sequence").map_err(db)?, start, end);
-        }
-        Ok(sessions)
+    /// The pushes a query selects (all columns of `pushes`), into a reducer.
+    fn pushes(
+        &self,
+        sessions: &mut Sessions,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<(), Error> {
+        read_pushes(&self.conn, &self.path, sessions, sql, params)
     }
-
     /// The callbacks that `filter` selects, in order of receipt.
     pub fn callbacks(self, filter: Filter) -> Callbacks {
         Callbacks {
@@ -290,4 +295,61 @@ impl Read for JsonLines {
         }
         Ok(written)
     }
+}
+
+/// The pushes a query selects (all columns of `pushes`), into a reducer.
+pub(super) fn read_pushes(
+    conn: &rusqlite::Connection,
+    path: &Path,
+    sessions: &mut Sessions,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<(), Error> {
+    let db = |e: rusqlite::Error| schema::database_error(path, &e);
+    let mut statement = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = statement.query(params).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        let text = |name: &str| row.get::<_, Option<String>>(name);
+        let stream = Stream {
+            domain: row.get("domain").map_err(db)?,
+            app: row.get("app").map_err(db)?,
+            stream: row.get("stream").map_err(db)?,
+        };
+        let start = match row.get::<_, Option<i64>>("start_time").map_err(db)? {
+            Some(time) => Some(Start {
+                time,
+                client_ip: text("start_client_ip").map_err(db)?,
+                node: text("start_node").map_err(db)?,
+            }),
+            None => None,
+        };
+        let end = match row.get::<_, Option<i64>>("end_time").map_err(db)? {
+            Some(time) => Some(End {
+                time,
+                push_duration_ms: row
+                    .get::<_, Option<i64>>("push_duration_ms")
+                    .map_err(db)?
+                    .and_then(|ms| u64::try_from(ms).ok()),
+                errcode: row
+                    .get::<_, Option<i64>>("errcode")
+                    .map_err(db)?
+                    .and_then(|e| u32::try_from(e).ok())
+                    .unwrap_or(0),
+                errmsg: text("errmsg").map_err(db)?,
+                client_ip: text("end_client_ip").map_err(db)?,
+                node: text("end_node").map_err(db)?,
+            }),
+            None => None,
+        };
+        let missed: i64 = row.get("missed").map_err(db)?;
+        sessions.add_push(
+            stream,
+            row.get("sequence").map_err(db)?,
+            start,
+            end,
+            u8::try_from(missed).unwrap_or(u8::MAX),
+            row.get("lost_at").map_err(db)?,
+        );
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ use crate::receiver::Row;
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/1.sql"),
     include_str!("migrations/2.sql"),
+    include_str!("migrations/3.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before it fails.

@@ -1,4 +1,4 @@
-//! A local fake of DescribeLiveStreamEventList for the tests, on 127.0.0.1. It checks every
+//! A local fake of DescribeLiveStreamEventList and DescribeLiveStreamOnlineList for the tests, on 127.0.0.1. It checks every
 //! request as strictly as the documentation describes: the TC3 signature (recomputed here,
 //! independently of the crate's signer), the timestamp within five minutes of its clock, the
 //! headers, and every parameter and limit; it serves records in pages and injects rate
@@ -48,6 +48,10 @@ pub struct Fake {
     pub faults: Mutex<BTreeMap<u64, Fault>>,
     pub arrivals: Mutex<Arrivals>,
     pub requests: AtomicU64,
+    /// The streams DescribeLiveStreamOnlineList lists (StreamOnlineInfo objects).
+    pub online: Mutex<Vec<Value>>,
+    /// DescribeLiveStreamOnlineList requests answered.
+    pub online_requests: AtomicU64,
     /// Every rejection the fake gave for a malformed request: a correct client causes none.
     pub rejections: Mutex<Vec<String>>,
 }
@@ -85,6 +89,8 @@ impl Fake {
             faults: Mutex::default(),
             arrivals: Mutex::default(),
             requests: AtomicU64::new(0),
+            online: Mutex::default(),
+            online_requests: AtomicU64::new(0),
             rejections: Mutex::default(),
         })
     }
@@ -108,7 +114,13 @@ fn hex(bytes: &[u8]) -> String {
 /// The request as the documentation requires it, or the API error it would get.
 fn check(fake: &Fake, headers: &HeaderMap, body: &[u8]) -> Result<Value, Response> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if header("x-tc-action") != Some("DescribeLiveStreamEventList") {
+    let action = header("x-tc-action").unwrap_or_default();
+    if ![
+        "DescribeLiveStreamEventList",
+        "DescribeLiveStreamOnlineList",
+    ]
+    .contains(&action)
+    {
         return Err(api_error("InvalidAction", "unknown action"));
     }
     if header("x-tc-version") != Some("2018-08-01") {
@@ -182,6 +194,9 @@ fn check(fake: &Fake, headers: &HeaderMap, body: &[u8]) -> Result<Value, Respons
     // The parameters and their documented limits.
     let params: Value = serde_json::from_slice(body)
         .map_err(|_| api_error("InvalidParameter", "body is not JSON"))?;
+    if action == "DescribeLiveStreamOnlineList" {
+        return check_online(fake, params);
+    }
     let known = [
         "StartTime",
         "EndTime",
@@ -237,6 +252,80 @@ fn check(fake: &Fake, headers: &HeaderMap, body: &[u8]) -> Result<Value, Respons
     Ok(params)
 }
 
+/// DescribeLiveStreamOnlineList's parameters: DomainName, AppName, PageNum, PageSize (10 to
+/// 300,000; the China site's page) and StreamName, all optional.
+fn check_online(fake: &Fake, params: Value) -> Result<Value, Response> {
+    let known = ["DomainName", "AppName", "PageNum", "PageSize", "StreamName"];
+    let reject = |problem: String| {
+        fake.rejections.lock().unwrap().push(problem.clone());
+        api_error("InvalidParameterValue", &problem)
+    };
+    for (name, value) in params.as_object().unwrap() {
+        if !known.contains(&name.as_str()) {
+            fake.rejections
+                .lock()
+                .unwrap()
+                .push(format!("unknown parameter {name}"));
+            return Err(api_error("UnknownParameter", name));
+        }
+        let ok = match name.as_str() {
+            "PageNum" => value.as_u64().is_some_and(|n| n >= 1),
+            "PageSize" => value.as_u64().is_some_and(|n| (10..=300_000).contains(&n)),
+            _ => value.as_str().is_some_and(|s| !s.is_empty()),
+        };
+        if !ok {
+            return Err(reject(format!("{name} out of range: {value}")));
+        }
+    }
+    Ok(params)
+}
+
+/// The fake's answer to DescribeLiveStreamOnlineList, from `fake.online`.
+fn serve_online(fake: &Fake, params: &Value, number: u64) -> Response {
+    let app = params["AppName"].as_str().unwrap_or("live");
+    let selected: Vec<Value> = fake
+        .online
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s["AppName"] == app)
+        .filter(|s| {
+            params
+                .get("DomainName")
+                .is_none_or(|d| s["DomainName"] == *d)
+        })
+        .filter(|s| {
+            params
+                .get("StreamName")
+                .is_none_or(|n| s["StreamName"] == *n)
+        })
+        .cloned()
+        .collect();
+    let page_num = params["PageNum"].as_u64().unwrap_or(1);
+    let page_size = params["PageSize"].as_u64().unwrap_or(10);
+    let total = selected.len() as u64;
+    let page: Vec<Value> = selected
+        .into_iter()
+        .skip(((page_num - 1) * page_size) as usize)
+        .take(page_size as usize)
+        .collect();
+    let body = json!({"Response": {
+        "OnlineInfo": page, "PageNum": page_num, "PageSize": page_size, "TotalNum": total,
+        "TotalPage": total.div_ceil(page_size), "RequestId": format!("fake-{number}")
+    }});
+    (StatusCode::OK, body.to_string()).into_response()
+}
+
+/// A stream on the air, as the API lists it.
+pub fn online(domain: &str, app: &str, stream: &str, published: &[i64]) -> Value {
+    let times: Vec<Value> = published
+        .iter()
+        .map(|t| json!({"PublishTime": format_utc_time(*t)}))
+        .collect();
+    json!({"StreamName": stream, "AppName": app, "DomainName": domain,
+           "PublishTimeList": times, "PushToDelay": 0})
+}
+
 async fn serve(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
     let number = fake.requests.fetch_add(1, Ordering::SeqCst) + 1;
     let fault = fake.faults.lock().unwrap().remove(&number);
@@ -255,6 +344,10 @@ async fn serve(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -
         Ok(params) => params,
         Err(response) => return response,
     };
+    if headers["x-tc-action"] == "DescribeLiveStreamOnlineList" {
+        fake.online_requests.fetch_add(1, Ordering::SeqCst);
+        return serve_online(&fake, &params, number);
+    }
     let (start, end) = (
         parse_utc_time(params["StartTime"].as_str().unwrap()).unwrap(),
         parse_utc_time(params["EndTime"].as_str().unwrap()).unwrap(),

@@ -541,6 +541,19 @@ impl Sessions {
         changed
     }
 
+    /// The (domain, AppName) of each open push, each once: with [`scopes`], what to poll.
+    pub fn open_scopes(&self) -> Vec<(String, String)> {
+        let mut open: Vec<(String, String)> = self
+            .streams
+            .iter()
+            .filter(|(_, pushes)| pushes.values().any(Facts::is_open))
+            .map(|(stream, _)| (stream.domain.clone(), stream.app.clone()))
+            .collect();
+        open.sort();
+        open.dedup();
+        open
+    }
+
     /// The pushes a store must write back after [`reconcile`](Sessions::reconcile): each open
     /// or lost push with its missed count and when it was found lost.
     #[cfg_attr(not(feature = "store"), allow(dead_code))]
@@ -699,6 +712,39 @@ impl Online {
             && self.app == stream.app
             && self.stream.as_deref().is_none_or(|s| s == stream.stream)
     }
+}
+
+/// What to poll to reconcile: DescribeLiveStreamOnlineList lists one AppName a query (`live`
+/// when none is named), so each AppName in `apps` (or `live` when `apps` is empty) is polled
+/// on every domain, and each (domain, AppName) of an open push whose AppName that does not
+/// cover is polled too, so that every open push is in some poll's scope. Returns
+/// (domain or every domain, AppName) pairs, each once.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::sessions::scopes;
+/// let open = [("d".to_owned(), "live".to_owned()), ("d".to_owned(), "edu".to_owned())];
+/// assert_eq!(scopes(open, &[]), [(None, "live".to_owned()), (Some("d".to_owned()), "edu".to_owned())]);
+/// ```
+pub fn scopes(
+    open: impl IntoIterator<Item = (String, String)>,
+    apps: &[String],
+) -> Vec<(Option<String>, String)> {
+    let everywhere: Vec<String> = if apps.is_empty() {
+        vec!["live".to_owned()]
+    } else {
+        apps.to_vec()
+    };
+    let mut scopes: Vec<(Option<String>, String)> =
+        everywhere.iter().map(|app| (None, app.clone())).collect();
+    let mut extra: Vec<(String, String)> = open
+        .into_iter()
+        .filter(|(_, app)| !everywhere.contains(app))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    scopes.extend(extra.into_iter().map(|(domain, app)| (Some(domain), app)));
+    scopes
 }
 
 /// What a poll changed ([`Sessions::reconcile`]).

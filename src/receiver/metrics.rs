@@ -38,6 +38,8 @@ pub(super) struct Metrics {
     waiting: Gauge,
     healthy: Gauge,
     live: Gauge,
+    reconciliations: Family<OutcomeLabel, Counter>,
+    lost: Counter,
 }
 
 impl Metrics {
@@ -92,7 +94,22 @@ impl Metrics {
             "Streams on the air: pushes started and not ended, as the store holds them",
             live.clone(),
         );
+        let reconciliations = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "css_reconciliations",
+            "Polls of DescribeLiveStreamOnlineList, by outcome (ok, failed)",
+            reconciliations.clone(),
+        );
+        let lost = Counter::default();
+        registry.register(
+            "css_pushes_end_not_received",
+            "Open pushes ended because the API stopped listing their stream (end not received)",
+            lost.clone(),
+        );
         // Every outcome shows from the start, at 0.
+        for outcome in ["ok", "failed"] {
+            drop(reconciliations.get_or_create(&OutcomeLabel { outcome }));
+        }
         for outcome in Outcome::ALL {
             drop(callbacks.get_or_create(&OutcomeLabel {
                 outcome: outcome.name(),
@@ -108,6 +125,20 @@ impl Metrics {
             waiting,
             healthy,
             live,
+            reconciliations,
+            lost,
+        }
+    }
+
+    /// One poll of the API: taken into the store (with the pushes it found lost), or failed.
+    pub(super) fn reconciled(&self, lost: Option<u64>) {
+        self.reconciliations
+            .get_or_create(&OutcomeLabel {
+                outcome: if lost.is_some() { "ok" } else { "failed" },
+            })
+            .inc();
+        if let Some(lost) = lost {
+            self.lost.inc_by(lost);
         }
     }
 

@@ -26,7 +26,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// - `GET /metrics`: Prometheus text (`css_callbacks_total{outcome}`,
 ///   `css_stream_ends_total{category,errcode}`, `css_push_starts_total`,
 ///   `css_sessions_ended_total{category}`, `css_store_seconds`, `css_store_waiting`,
-///   `css_store_healthy`, `css_streams_live`);
+///   `css_store_healthy`, `css_streams_live`, `css_reconciliations_total{outcome}`,
+///   `css_pushes_end_not_received_total`);
 /// - `GET /api/streams?live=true`: the streams on the air, as `css-errcode sessions --live
 ///   --format json` prints them;
 /// - `GET /api/streams/{domain}/{app}/{stream}`: that stream's latest 100 pushes, newest
@@ -73,6 +74,65 @@ impl Receiver {
     /// Its store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Polls DescribeLiveStreamOnlineList once for each of the [`scopes`] of the store's open
+    /// pushes and `apps`, and takes each answer into the store ([`Store::reconcile`]). A failed
+    /// query changes nothing (as Tencent advises: it does not take a stream off the air); it
+    /// is logged and counted in `css_reconciliations_total{outcome="failed"}`, never fatal.
+    /// Blocking: call it from a thread of its own, at most once a minute.
+    ///
+    /// [`scopes`]: crate::sessions::scopes
+    #[cfg(feature = "api")]
+    pub fn reconcile(
+        &self,
+        client: &crate::api::Client,
+        apps: &[String],
+    ) -> Vec<Result<crate::sessions::Reconciled, String>> {
+        let open = match self.store.open_scopes() {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::warn!(error = %e, "reconcile: cannot read the open pushes");
+                self.metrics.reconciled(None);
+                return vec![Err(e.to_string())];
+            }
+        };
+        crate::sessions::scopes(open, apps)
+            .into_iter()
+            .map(|(domain, app)| {
+                let mut query = crate::api::OnlineQuery::new().app(app.clone());
+                if let Some(domain) = &domain {
+                    query = query.domain(domain.clone());
+                }
+                let result = client
+                    .online(&query)
+                    .map_err(|e| e.to_string())
+                    .and_then(|poll| self.store.reconcile(&poll).map_err(|e| e.to_string()));
+                match &result {
+                    Ok(changed) => {
+                        tracing::info!(
+                            domain = domain.as_deref().unwrap_or("*"),
+                            %app,
+                            missed = changed.missed,
+                            end_not_received = changed.lost,
+                            start_not_received = changed.start_not_received,
+                            "reconciled with DescribeLiveStreamOnlineList"
+                        );
+                        self.metrics.reconciled(Some(changed.lost));
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            domain = domain.as_deref().unwrap_or("*"),
+                            %app,
+                            error = %e,
+                            "reconcile: the query failed; nothing changed"
+                        );
+                        self.metrics.reconciled(None);
+                    }
+                }
+                result
+            })
+            .collect()
     }
 
     /// The routes (see [`Receiver`]). When the server gives `ConnectInfo<SocketAddr>`, refusals

@@ -52,6 +52,11 @@ impl Server {
     /// Starts `serve` on `data` with more arguments, under `wrapper` (a command and its
     /// arguments, such as strace) when it is not empty.
     pub fn start_with(data: &Path, args: &[&str], wrapper: &[&str]) -> Server {
+        Server::start_env(data, args, wrapper, &[])
+    }
+
+    /// As [`Server::start_with`], with these environment variables set too.
+    pub fn start_env(data: &Path, args: &[&str], wrapper: &[&str], env: &[(&str, &str)]) -> Server {
         let mut command = match wrapper.split_first() {
             Some((program, rest)) => {
                 let mut command = Command::new(program);
@@ -73,6 +78,7 @@ impl Server {
             .args(args)
             .env("SERVE_TEST_KEY", KEY)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

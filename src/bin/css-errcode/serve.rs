@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use tencent_css_errcode::api::{Client, Credentials, DEFAULT_ENDPOINT};
 use tencent_css_errcode::receiver::{Receiver, Rules};
 use tencent_css_errcode::store::{self, Filter, Reader, Store};
 
@@ -38,6 +41,18 @@ pub struct Options {
     /// its cost.
     #[arg(long, hide = true)]
     pub no_fsync: bool,
+    /// Poll DescribeLiveStreamOnlineList this often (such as 5m; Tencent advises at least a
+    /// minute) to find pushes whose start or end callback never came. Needs API credentials,
+    /// as `records` does.
+    #[arg(long, value_parser = crate::url::parse_span, value_name = "SPAN")]
+    pub reconcile_every: Option<u64>,
+    /// An AppName to poll on every domain (repeat for several; default: live). The AppNames of
+    /// open pushes are polled too.
+    #[arg(long, value_name = "APP", requires = "reconcile_every")]
+    pub reconcile_app: Vec<String>,
+    /// The API endpoint (for the international site: `https://live.intl.tencentcloudapi.com`).
+    #[arg(long, value_name = "URL", requires = "reconcile_every")]
+    pub endpoint: Option<String>,
 }
 
 /// Runs until SIGTERM or Ctrl-C, then finishes what is in flight and returns 0.
@@ -88,9 +103,37 @@ async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
             "imported the 0.2 day files (left in place)"
         );
     }
+    let client = match options.reconcile_every {
+        Some(_) => {
+            let credentials = Credentials::load().map_err(|e| e.to_string())?;
+            Some(
+                Client::new(credentials)
+                    .endpoint(options.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT)),
+            )
+        }
+        None => None,
+    };
     let rules = Rules::new(key, options.path.clone())
         .max_skew(i64::try_from(options.max_skew).unwrap_or(i64::MAX));
     let receiver = Arc::new(Receiver::new(rules, store.clone()));
+    // Dropped when the server stops, which ends the reconciliation thread.
+    let (_stop, stopped) = std::sync::mpsc::channel::<()>();
+    if let (Some(client), Some(every)) = (client, options.reconcile_every) {
+        let (receiver, apps) = (Arc::clone(&receiver), options.reconcile_app.clone());
+        let every = Duration::from_secs(every.max(1));
+        std::thread::Builder::new()
+            .name("reconcile".to_owned())
+            .spawn(move || {
+                loop {
+                    receiver.reconcile(&client, &apps);
+                    match stopped.recv_timeout(every) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => return,
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start the reconciliation: {e}"))?;
+    }
     let listener = tokio::net::TcpListener::bind(&options.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::Value;
+use tencent_css_errcode::api::{Client, Credentials, DEFAULT_ENDPOINT, OnlineQuery};
 use tencent_css_errcode::events::{Line, LineReader, format_utc_time};
-use tencent_css_errcode::sessions::{LiveStream, Session, Sessions};
+use tencent_css_errcode::sessions::{LiveStream, Session, Sessions, scopes};
 
 use crate::triage::Input;
 
@@ -47,6 +48,14 @@ pub struct Options {
     /// The streams live at the end of the input instead, one a row.
     #[arg(long)]
     pub live: bool,
+    /// Ask DescribeLiveStreamOnlineList once which streams are on the air (credentials as
+    /// for `records`): a listed stream with no open push is live, `start_not_received`. One
+    /// poll ends no push: `end_not_received` takes two in a row (`serve --reconcile-every`).
+    #[arg(long)]
+    pub reconcile: bool,
+    /// The API endpoint (for the international site: `https://live.intl.tencentcloudapi.com`).
+    #[arg(long, value_name = "URL", requires = "reconcile")]
+    pub endpoint: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -103,6 +112,28 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
                         }
                     }
                 }
+            }
+        }
+    }
+    if options.reconcile {
+        let credentials = Credentials::load().map_err(|e| e.to_string())?;
+        let client = Client::new(credentials)
+            .endpoint(options.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT));
+        let apps: Vec<String> = options.app.iter().cloned().collect();
+        for (domain, app) in scopes(sessions.open_scopes(), &apps) {
+            let mut query = OnlineQuery::new().app(app.clone());
+            if let Some(domain) = &domain {
+                query = query.domain(domain.clone());
+            }
+            match client.online(&query) {
+                Ok(poll) => {
+                    sessions.reconcile(&poll);
+                }
+                Err(e) if e.is_auth_failure() => return Err(e.to_string()),
+                Err(e) => unreadable.push(format!(
+                    "DescribeLiveStreamOnlineList for {}/{app}: {e} (nothing taken from it)",
+                    domain.as_deref().unwrap_or("every domain")
+                )),
             }
         }
     }
@@ -191,13 +222,13 @@ fn render(text: &mut impl Write, rows: &[Session], format: Format) -> io::Result
         Format::Table => {
             writeln!(
                 text,
-                "{:<24} {:<10} {:<28} {:<20} {:<20} {:>9} {:<9} {:<16} CAUSE",
+                "{:<24} {:<10} {:<28} {:<20} {:<20} {:>9} {:<18} {:<16} CAUSE",
                 "STREAM", "PATH", "DOMAIN", "START", "END", "DURATION", "STATE", "CLIENT IP"
             )?;
             for s in rows {
                 writeln!(
                     text,
-                    "{:<24} {:<10} {:<28} {:<20} {:<20} {:>9} {:<9} {:<16} {}",
+                    "{:<24} {:<10} {:<28} {:<20} {:<20} {:>9} {:<18} {:<16} {}",
                     s.stream.stream,
                     s.stream.app,
                     s.stream.domain,

@@ -34,10 +34,10 @@
 //! assert_eq!((ended.sequence.as_deref(), ended.state, ended.duration), (Some("seq1"), State::Ended, Some(60)));
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::Interruption;
-use crate::events::{Cause, EventKind, StreamEvent};
+use crate::events::{Cause, EventKind, StreamEvent, StreamEventInfo};
 
 /// A push counts as replaced when it ended with errcode 21 and another push of the same stream
 /// started within this many seconds of its end, before or after.
@@ -318,9 +318,20 @@ pub struct Sessions {
     streams: HashMap<Stream, BTreeMap<String, Facts>>,
     /// The streams the latest poll of DescribeLiveStreamOnlineList that covered them listed.
     online: BTreeMap<Stream, Listed>,
+    /// Pushes known from DescribeLiveStreamEventList records, which carry no sequence.
+    recorded: HashMap<Stream, BTreeSet<Recorded>>,
     pushes: usize,
     limit: usize,
     dropped: u64,
+}
+
+/// What an API record says of one push: start, end, `StopReason`, client IP.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
+struct Recorded {
+    start: i64,
+    end: i64,
+    stop_reason: String,
+    client_ip: Option<String>,
 }
 
 /// A stream a poll listed: when, and its earliest publish time.
@@ -354,6 +365,7 @@ impl Sessions {
         Sessions {
             streams: HashMap::new(),
             online: BTreeMap::new(),
+            recorded: HashMap::new(),
             pushes: 0,
             limit,
             dropped: 0,
@@ -384,6 +396,57 @@ impl Sessions {
             }
         }
         self.insert(Stream::of(event), event.sequence.clone(), facts);
+    }
+
+    /// Takes one record of DescribeLiveStreamEventList: a whole push, start to end, with its
+    /// `StopReason`. A record carries no `sequence`, so it is paired by time: when a push of
+    /// the same stream known from callbacks started or ended within [`RECORD_WITHIN`] seconds
+    /// of the record's, they are one push and the callbacks' account is the one given (it
+    /// holds the errcode); otherwise the record is a push of its own, with no sequence. A
+    /// record whose times cannot be read is left out and returns `false`.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::Category;
+    /// use tencent_css_errcode::events::StreamEventInfo;
+    /// use tencent_css_errcode::sessions::{Sessions, State};
+    /// let record: StreamEventInfo = serde_json::from_str(r#"{"AppName":"live","DomainName":"d",
+    ///     "StreamName":"room42","StreamStartTime":"2023-11-14T22:00:00Z",
+    ///     "StreamEndTime":"2023-11-14T22:10:00Z","StopReason":"推流链路网络异常(12)","Duration":600,
+    ///     "ClientIp":"198.51.100.7","Resolution":"1280*720"}"#).unwrap();
+    /// let mut sessions = Sessions::new();
+    /// assert!(sessions.add_record(&record));
+    /// let push = &sessions.sessions()[0];
+    /// assert_eq!((push.state, push.duration, push.sequence.as_deref()), (State::Ended, Some(600), None));
+    /// assert_eq!(push.cause.as_ref().unwrap().category(), Category::Network);
+    /// ```
+    pub fn add_record(&mut self, record: &StreamEventInfo) -> bool {
+        let (Ok(start), Ok(end)) = (record.start_time_unix(), record.end_time_unix()) else {
+            return false;
+        };
+        let stream = Stream::new(
+            record.domain_name.clone(),
+            record.app_name.clone(),
+            record.stream_name.clone(),
+        );
+        let recorded = Recorded {
+            start,
+            end,
+            stop_reason: record.stop_reason.clone(),
+            client_ip: record.client_ip().map(str::to_owned),
+        };
+        let known = self
+            .recorded
+            .get(&stream)
+            .is_some_and(|records| records.contains(&recorded));
+        if !known && self.pushes >= self.limit {
+            self.dropped += 1;
+            return true;
+        }
+        if self.recorded.entry(stream).or_default().insert(recorded) {
+            self.pushes += 1;
+        }
+        true
     }
 
     /// What a store kept of one push (the store's `pushes` table).
@@ -442,6 +505,24 @@ impl Sessions {
         for (stream, pushes) in other.streams {
             for (sequence, facts) in pushes {
                 self.insert(stream.clone(), sequence, facts);
+            }
+        }
+        for (stream, records) in other.recorded {
+            for recorded in records {
+                let known = self
+                    .recorded
+                    .get(&stream)
+                    .is_some_and(|mine| mine.contains(&recorded));
+                if !known && self.pushes >= self.limit {
+                    self.dropped += 1;
+                } else if self
+                    .recorded
+                    .entry(stream.clone())
+                    .or_default()
+                    .insert(recorded)
+                {
+                    self.pushes += 1;
+                }
             }
         }
     }
@@ -581,6 +662,36 @@ impl Sessions {
         self.online.insert(stream, Listed { at, since });
     }
 
+    /// The pushes known only from API records: no push of the stream known from callbacks
+    /// started or ended within [`RECORD_WITHIN`] seconds of the record's.
+    fn records_alone(&self) -> impl Iterator<Item = Session> + '_ {
+        self.recorded.iter().flat_map(move |(stream, records)| {
+            let pushes = self.streams.get(stream);
+            records
+                .iter()
+                .filter(move |r| {
+                    pushes.is_none_or(|pushes| {
+                        !pushes.values().any(|facts| {
+                            let near = |a: i64, b: i64| a.abs_diff(b) <= RECORD_WITHIN as u64;
+                            facts.start_time().is_some_and(|t| near(t, r.start))
+                                || facts.end.as_ref().is_some_and(|e| near(e.time, r.end))
+                        })
+                    })
+                })
+                .map(move |r| Session {
+                    stream: stream.clone(),
+                    sequence: None,
+                    start: Some(r.start),
+                    end: Some(r.end),
+                    duration: r.end.checked_sub(r.start),
+                    client_ip: r.client_ip.clone(),
+                    node: None,
+                    cause: Some(Cause::from_stop_reason(&r.stop_reason).into_owned()),
+                    state: State::Ended,
+                })
+        })
+    }
+
     /// The streams the API lists that no open push explains: listed, none of their pushes
     /// open, and none ended since the poll (a later end callback knows better than the poll).
     fn unexplained(&self) -> impl Iterator<Item = (&Stream, &Listed)> {
@@ -609,6 +720,7 @@ impl Sessions {
                     .map(move |(sequence, facts)| session(stream, sequence, facts, &starts))
                     .collect::<Vec<_>>()
             })
+            .chain(self.records_alone())
             .chain(self.unexplained().map(|(stream, listed)| Session {
                 stream: stream.clone(),
                 sequence: None,
@@ -656,6 +768,10 @@ impl Sessions {
         live
     }
 }
+
+/// An API record and a push known from callbacks are one push when their starts, or their
+/// ends, are at most this many seconds apart.
+pub const RECORD_WITHIN: i64 = 5;
 
 /// Polls in a row that must miss an open push before it counts as ended
 /// ([`State::EndNotReceived`]).

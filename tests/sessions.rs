@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use tencent_css_errcode::Category;
-use tencent_css_errcode::events::StreamEvent;
+use tencent_css_errcode::events::{StreamEvent, StreamEventInfo, format_utc_time};
 use tencent_css_errcode::sessions::{ONLINE_GRACE, Online, Sessions, State, Stream};
 
 /// A callback of `domain`/live/`stream`: a start (`errcode` None) or an end.
@@ -269,6 +269,54 @@ fn a_poll_that_agrees_with_the_callbacks_changes_nothing() {
         (after.sessions(), after.live()),
         before,
         "a poll that agrees changes nothing"
+    );
+}
+
+/// A DescribeLiveStreamEventList record of push.example.com/live/room42.
+fn record(start: i64, end: i64, stop_reason: &str) -> StreamEventInfo {
+    serde_json::from_value(serde_json::json!({
+        "AppName": "live", "DomainName": "push.example.com", "StreamName": "room42",
+        "StreamStartTime": format_utc_time(start), "StreamEndTime": format_utc_time(end),
+        "StopReason": stop_reason, "Duration": end - start, "ClientIp": "198.51.100.7",
+        "Resolution": "1280*720"
+    }))
+    .unwrap()
+}
+
+#[test]
+fn an_api_record_is_paired_with_its_callbacks_by_time_in_any_order() {
+    let callbacks = [start("s1", 1_000), end("s1", 1_600, 12, 600_000)];
+    // The API's times are a second off the callbacks'; a second record has no callbacks.
+    let records = [
+        record(1_001, 1_601, "推流链路网络异常(12)"),
+        record(5_000, 5_300, "客户端主动断流"),
+    ];
+    let mut first = reduce(&callbacks);
+    for r in &records {
+        assert!(first.add_record(r));
+    }
+    let mut second = Sessions::new();
+    for r in records.iter().rev() {
+        second.add_record(r);
+        second.add_record(r);
+    }
+    for event in callbacks.iter().rev() {
+        second.add(event);
+    }
+    assert_eq!(first.sessions(), second.sessions());
+    let all = first.sessions();
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(
+        (all[0].sequence.as_deref(), all[0].start),
+        (Some("s1"), Some(1_000))
+    );
+    assert_eq!(
+        (all[1].sequence.as_deref(), all[1].duration),
+        (None, Some(300))
+    );
+    assert_eq!(
+        all[1].cause.as_ref().unwrap().category(),
+        Category::ClientClosed
     );
 }
 

@@ -1,4 +1,5 @@
-//! `sessions`: the pushes of JSON-lines logs (or of a receiver's store), one row a push, or the
+//! `sessions`: the pushes of JSON-lines logs of callbacks and API records (or of a receiver's
+//! store), one row a push, or the
 //! streams live at the end of them.
 //!
 //! The library pairs starts and ends (`sessions::Sessions`) and reads each line
@@ -98,7 +99,23 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
                     read = numbered.number;
                     match numbered.line {
                         Ok(Line::Callback(event)) => sessions.add(&event),
-                        // API pages and errors carry no sequence to pair.
+                        // A page of DescribeLiveStreamEventList (what `records --format
+                        // jsonl` writes): whole pushes, paired with callbacks by time.
+                        Ok(Line::Page(page)) => {
+                            for record in page.events() {
+                                if !sessions.add_record(record) {
+                                    malformed += 1;
+                                    if malformed as usize <= SHOWN {
+                                        eprintln!(
+                                            "css-errcode: {}:{}: malformed: a record's times cannot be read",
+                                            input.name(),
+                                            numbered.number
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                        // API errors and other lines tell nothing of a push.
                         Ok(_) => {}
                         Err(e) => {
                             malformed += 1;

@@ -61,7 +61,7 @@ for round in $(seq "${ROUNDS:-1}"); do
   [ $((round % 2)) = 0 ] && order="${BASELINE:+baseline }webhook serve"
   for phase in $order; do
     if [ "$phase" = serve ]; then
-      measure "serve (SQLite, synchronous=FULL)" target/release/css-errcode serve --listen 127.0.0.1:0 --data-dir "$work/data" --key-env CALLBACK_KEY
+      measure "serve (SQLite, synchronous=FULL)" target/release/css-errcode serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --data-dir "$work/data" --key-env CALLBACK_KEY
       stored=$rate
       python3 - "$work/data/events.db" "$ok" <<'PY'
 import os, sqlite3, sys

@@ -45,7 +45,7 @@ def post(address, sequence):
 
 def start():
     began = time.perf_counter()
-    child = subprocess.Popen([bin, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--key-env", "CALLBACK_KEY"],
+    child = subprocess.Popen([bin, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", dir, "--key-env", "CALLBACK_KEY"],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = child.stdout.readline()
     address = line.strip().removeprefix("listening on ")

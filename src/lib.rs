@@ -43,6 +43,8 @@ mod digest;
 pub mod events;
 mod interruption;
 mod lang;
+#[cfg(feature = "page")]
+pub mod page;
 mod parse_name_error;
 #[cfg(feature = "push-url")]
 pub mod push_url;

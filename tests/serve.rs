@@ -461,7 +461,7 @@ fn sigkill_mid_load_then_restart_keeps_every_acknowledged_event_once() {
     let stored = stored_sequences(&data);
     assert_each_acked_once(&resent.acked, &stored);
     assert_eq!(stored.len(), 4_000);
-    let (_, text) = server.request("GET", "/metrics", b"");
+    let (_, text) = server.admin("GET", "/metrics");
     // What was acknowledged before the kill comes back as redeliveries; so may a few that
     // were committed while their answers were on the way (at most one per sender).
     let duplicates = metric(&text, "css_callbacks_total{outcome=\"duplicate\"}") as usize;
@@ -561,14 +561,14 @@ fn a_schema_1_store_is_migrated_and_its_pushes_filled_in() {
     }
     drop(conn);
     let server = Server::start(&data);
-    let (status, live) = server.request("GET", "/api/streams?live=true", b"");
+    let (status, live) = server.admin("GET", "/api/streams?live=true");
     assert_eq!(status, 200);
     let live: Value = serde_json::from_str(&live).unwrap();
     assert_eq!(
         live,
         json!([{"domain": "push.example.com", "app": "live", "stream": "room1", "since": 100, "sequences": ["a"]}])
     );
-    let (_, sessions) = server.request("GET", "/api/streams/push.example.com/live/room1", b"");
+    let (_, sessions) = server.admin("GET", "/api/streams/push.example.com/live/room1");
     let sessions: Value = serde_json::from_str(&sessions).unwrap();
     assert_eq!(sessions[0]["sequence"], "b", "newest first");
     assert_eq!(sessions[0]["state"], "ended");
@@ -605,7 +605,7 @@ fn sessions_are_kept_in_the_store_out_of_order_twice_and_across_a_restart() {
     for body in second_half.iter().chain(second_half.iter()) {
         post(&server, body.clone());
     }
-    let (_, live) = server.request("GET", "/api/streams?live=true", b"");
+    let (_, live) = server.admin("GET", "/api/streams?live=true");
     let live: Value = serde_json::from_str(&live).unwrap();
     assert_eq!(
         live,
@@ -616,10 +616,9 @@ fn sessions_are_kept_in_the_store_out_of_order_twice_and_across_a_restart() {
         "room1 stays on the air on its primary; room2 on its new push"
     );
     let sessions = |stream: &str| -> Value {
-        let (status, text) = server.request(
+        let (status, text) = server.admin(
             "GET",
             &format!("/api/streams/push.example.com/live/{stream}"),
-            b"",
         );
         assert_eq!(status, 200);
         serde_json::from_str(&text).unwrap()
@@ -638,7 +637,7 @@ fn sessions_are_kept_in_the_store_out_of_order_twice_and_across_a_restart() {
     );
     assert_eq!(room3.as_array().unwrap().len(), 1);
     assert_eq!(metric(&server.metrics(), "css_streams_live"), 2.0);
-    assert_eq!(server.request("GET", "/api/streams?live=maybe", b"").0, 400);
+    assert_eq!(server.admin("GET", "/api/streams?live=maybe").0, 400);
     // The command reads the same store to the same answer.
     let output = Command::new(BIN)
         .args(["sessions", "--live", "--format", "json", "--data-dir"])

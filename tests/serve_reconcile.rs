@@ -32,14 +32,13 @@ fn wait_for(server: &Server, metric_name: &str, at_least: f64) {
 }
 
 fn live(server: &Server) -> Value {
-    serde_json::from_str(&server.request("GET", "/api/streams?live=true", b"").1).unwrap()
+    serde_json::from_str(&server.admin("GET", "/api/streams?live=true").1).unwrap()
 }
 
 fn states(server: &Server, stream: &str) -> Vec<String> {
-    let (_, body) = server.request(
+    let (_, body) = server.admin(
         "GET",
         &format!("/api/streams/push.example.com/live/{stream}"),
-        b"",
     );
     let sessions: Value = serde_json::from_str(&body).unwrap();
     sessions

@@ -38,7 +38,9 @@ pub(super) struct Metrics {
     waiting: Gauge,
     healthy: Gauge,
     live: Gauge,
+    #[cfg_attr(not(feature = "api"), allow(dead_code))]
     reconciliations: Family<OutcomeLabel, Counter>,
+    #[cfg_attr(not(feature = "api"), allow(dead_code))]
     lost: Counter,
 }
 
@@ -131,6 +133,7 @@ impl Metrics {
     }
 
     /// One poll of the API: taken into the store (with the pushes it found lost), or failed.
+    #[cfg_attr(not(feature = "api"), allow(dead_code))]
     pub(super) fn reconciled(&self, lost: Option<u64>) {
         self.reconciliations
             .get_or_create(&OutcomeLabel {

@@ -34,6 +34,8 @@ mod row;
 mod rules;
 
 #[cfg(feature = "router")]
+mod admin;
+#[cfg(feature = "router")]
 mod metrics;
 #[cfg(feature = "router")]
 mod router;

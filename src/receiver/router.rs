@@ -16,13 +16,21 @@ use crate::store::{Reader, Store};
 /// How long `/healthz` waits for the writer's answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A callback receiver: the answer [`Rules`], a [`Store`] and metrics, served as an axum
-/// `Router` ([`Receiver::router`]) that a program can serve alone or nest in its own.
+/// A callback receiver: the answer [`Rules`], a [`Store`] and metrics, served as two axum
+/// `Router`s that a program can serve alone or nest in its own: one for Tencent, often on the
+/// internet, that says nothing of the streams; one for operators.
 ///
+/// [`callback_router`](Receiver::callback_router):
 /// - the rules' path: every method goes to [`Rules::decide`]; a callback to keep is answered
 ///   once its batch is committed;
 /// - `GET /healthz`: `200 {"code":0}` while the store commits, `503` after a failed commit
 ///   until it recovers;
+/// - anything else: `404`.
+///
+/// [`admin_router`](Receiver::admin_router), every route behind `Authorization: Bearer
+/// <token>` when a token is given (compared in constant time), except `/healthz`; a token in
+/// the query string is refused (401), so that it never lands in a log of URLs:
+/// - `GET /healthz`, as above;
 /// - `GET /metrics`: Prometheus text (`css_callbacks_total{outcome}`,
 ///   `css_stream_ends_total{category,errcode}`, `css_push_starts_total`,
 ///   `css_sessions_ended_total{category}`, `css_store_seconds`, `css_store_waiting`,
@@ -32,7 +40,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 ///   --format json` prints them;
 /// - `GET /api/streams/{domain}/{app}/{stream}`: that stream's latest 100 pushes, newest
 ///   first, as `css-errcode sessions --format json` prints them;
-/// - anything else: `404`.
+/// - with the `page` feature, `GET /` and `GET /streams/{domain}/{app}/{stream}`: the Stream
+///   Interruption Records page ([`crate::page`]);
+/// - a query string over 2 KiB, or one that cannot be read: `400`; anything else: `404`.
 ///
 /// # Example
 /// ```no_run
@@ -43,9 +53,13 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = Store::open("/var/lib/css-callbacks".as_ref(), Options::default())?;
 /// let receiver = Arc::new(Receiver::new(Rules::new("callback-key", "/callback"), store));
-/// let app = axum::Router::new().nest("/css", receiver.router());
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-/// axum::serve(listener, app).await?;
+/// let public = axum::Router::new().nest("/css", receiver.callback_router());
+/// let admin = receiver.admin_router(Some("a long random token".to_owned()));
+/// let (public_listener, admin_listener) = (
+///     tokio::net::TcpListener::bind("0.0.0.0:8080").await?,
+///     tokio::net::TcpListener::bind("127.0.0.1:9464").await?,
+/// );
+/// tokio::try_join!(axum::serve(public_listener, public), axum::serve(admin_listener, admin))?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -135,17 +149,36 @@ impl Receiver {
             .collect()
     }
 
-    /// The routes (see [`Receiver`]). When the server gives `ConnectInfo<SocketAddr>`, refusals
-    /// are logged with the sender's address.
-    pub fn router(self: &Arc<Self>) -> Router {
+    /// The routes Tencent calls (see [`Receiver`]): the callback path and `/healthz`. When the
+    /// server gives `ConnectInfo<SocketAddr>`, refusals are logged with the sender's address.
+    pub fn callback_router(self: &Arc<Self>) -> Router {
         let path = self.rules.path().to_owned();
         Router::new()
             .route("/healthz", get(healthz))
-            .route("/metrics", get(metrics))
-            .route("/api/streams", get(live_streams))
-            .route("/api/streams/{domain}/{app}/{stream}", get(stream_sessions))
             .route(&path, axum::routing::any(callback))
             .fallback(callback)
+            .with_state(Arc::clone(self))
+    }
+
+    /// The routes operators read (see [`Receiver`]): metrics, the JSON API and, with the
+    /// `page` feature, the page; behind `token` when one is given.
+    pub fn admin_router(self: &Arc<Self>, token: Option<String>) -> Router {
+        let router = Router::new()
+            .route("/healthz", get(healthz))
+            .route("/metrics", get(metrics))
+            .route("/api/streams", get(live_streams))
+            .route("/api/streams/{domain}/{app}/{stream}", get(stream_sessions));
+        #[cfg(feature = "page")]
+        let router = router.route("/", get(super::admin::overview_page)).route(
+            "/streams/{domain}/{app}/{stream}",
+            get(super::admin::stream_page),
+        );
+        router
+            .fallback(super::admin::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::new(super::admin::Guard::new(token)),
+                super::admin::guard,
+            ))
             .with_state(Arc::clone(self))
     }
 
@@ -240,9 +273,9 @@ async fn metrics(State(receiver): State<Arc<Receiver>>) -> Response {
 }
 
 /// Runs a read of the store on a blocking thread, with a reader of its own.
-async fn read<T: Send + 'static>(
+pub(super) async fn read<T: Send + 'static, E: std::fmt::Display>(
     receiver: &Arc<Receiver>,
-    query: impl FnOnce(&Reader) -> Result<T, crate::store::Error> + Send + 'static,
+    query: impl FnOnce(&Reader) -> Result<T, E> + Send + 'static,
 ) -> Result<T, String> {
     let dir = receiver
         .store
@@ -251,9 +284,8 @@ async fn read<T: Send + 'static>(
         .map(std::path::Path::to_owned)
         .unwrap_or_default();
     tokio::task::spawn_blocking(move || {
-        Reader::open(&dir)
-            .and_then(|reader| query(&reader))
-            .map_err(|e| e.to_string())
+        let reader = Reader::open(&dir).map_err(|e| e.to_string())?;
+        query(&reader).map_err(|e| e.to_string())
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()))
@@ -268,14 +300,17 @@ fn json_answer(status: StatusCode, value: serde_json::Value) -> Response {
         .into_response()
 }
 
-fn api_error(status: StatusCode, error: &str) -> Response {
+pub(super) fn api_error(status: StatusCode, error: &str) -> Response {
     json_answer(
         status,
         serde_json::json!({"code": status.as_u16(), "error": error}),
     )
 }
 
-async fn live_streams(State(receiver): State<Arc<Receiver>>, uri: axum::http::Uri) -> Response {
+pub(super) async fn live_streams(
+    State(receiver): State<Arc<Receiver>>,
+    uri: axum::http::Uri,
+) -> Response {
     let query = uri.query().unwrap_or("");
     if query.len() > 1_024 || !query.split('&').all(|p| p.is_empty() || p == "live=true") {
         return api_error(StatusCode::BAD_REQUEST, "the only parameter is live=true");

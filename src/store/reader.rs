@@ -78,6 +78,30 @@ pub struct Reader {
     path: PathBuf,
 }
 
+/// Which streams a query of [`Reader::interruptions`] selects: each field that is set must
+/// match exactly.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct StreamFilter {
+    /// Only this push domain.
+    pub domain: Option<String>,
+    /// Only this AppName.
+    pub app: Option<String>,
+    /// Only this StreamName.
+    pub stream: Option<String>,
+}
+
+impl StreamFilter {
+    /// Every stream of `domain`, `app` and `stream` where given.
+    pub fn new(domain: Option<String>, app: Option<String>, stream: Option<String>) -> Self {
+        StreamFilter {
+            domain,
+            app,
+            stream,
+        }
+    }
+}
+
 impl Reader {
     /// Opens `DIR/events.db`, which must exist and be of a schema this release knows.
     pub fn open(dir: &Path) -> Result<Reader, Error> {
@@ -108,6 +132,73 @@ impl Reader {
         )?;
         self.listed(&mut sessions, None)?;
         Ok(sessions.live())
+    }
+
+    /// The pushes that ended from `since` to `until` (Unix seconds, both included, by the end
+    /// callback's `event_time`), and those found lost by a poll in that time
+    /// ([`State::EndNotReceived`](crate::sessions::State::EndNotReceived)), of the streams
+    /// `filter` selects, newest end first: the rows of the Stream Interruption Records page.
+    ///
+    /// The ends are found through the index of receipt times, from a minute before `since`
+    /// to 15 minutes after `until` (Tencent retries a callback for 12 minutes), so a callback
+    /// received outside that span of its `event_time` is not found.
+    pub fn interruptions(
+        &self,
+        since: i64,
+        until: i64,
+        filter: &StreamFilter,
+    ) -> Result<Vec<Session>, Error> {
+        let mut sessions = Sessions::new();
+        let scope: [&dyn rusqlite::ToSql; 5] =
+            [&since, &until, &filter.domain, &filter.app, &filter.stream];
+        self.pushes(
+            &mut sessions,
+            "SELECT p.* FROM callbacks c JOIN pushes p ON p.domain = c.domain AND p.app = c.app \
+             AND p.stream = c.stream AND p.sequence = c.sequence \
+             WHERE c.event_type = 0 AND c.received BETWEEN ?1 - 60 AND ?2 + 900 \
+             AND c.event_time BETWEEN ?1 AND ?2 AND (?3 IS NULL OR c.domain = ?3) \
+             AND (?4 IS NULL OR c.app = ?4) AND (?5 IS NULL OR c.stream = ?5)",
+            &scope,
+        )?;
+        self.pushes(
+            &mut sessions,
+            "SELECT * FROM pushes WHERE end_time IS NULL AND lost_at BETWEEN ?1 AND ?2 \
+             AND (?3 IS NULL OR domain = ?3) AND (?4 IS NULL OR app = ?4) \
+             AND (?5 IS NULL OR stream = ?5)",
+            &scope,
+        )?;
+        let wanted: std::collections::HashSet<(Stream, Option<String>)> = sessions
+            .sessions()
+            .into_iter()
+            .map(|s| (s.stream, s.sequence))
+            .collect();
+        // An end with errcode 21 is a replacement when another push of its stream started
+        // near it: read those pushes too, so that its state is right.
+        let replaced: Vec<(Stream, i64)> = sessions
+            .sessions()
+            .into_iter()
+            .filter(|s| s.interruption().is_some_and(|i| i.errcode() == 21))
+            .filter_map(|s| Some((s.stream, s.end?)))
+            .collect();
+        for (stream, end) in replaced {
+            let (from, to) = (
+                end.saturating_sub(crate::sessions::REPLACED_WITHIN),
+                end.saturating_add(crate::sessions::REPLACED_WITHIN),
+            );
+            self.pushes(
+                &mut sessions,
+                "SELECT * FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
+                 AND start_time BETWEEN ?4 AND ?5",
+                &[&stream.domain, &stream.app, &stream.stream, &from, &to],
+            )?;
+        }
+        let mut rows: Vec<Session> = sessions
+            .sessions()
+            .into_iter()
+            .filter(|s| wanted.contains(&(s.stream.clone(), s.sequence.clone())))
+            .collect();
+        rows.sort_by(|a, b| (b.end, &b.stream, &b.sequence).cmp(&(a.end, &a.stream, &a.sequence)));
+        Ok(rows)
     }
 
     /// The streams the latest polls of the API listed (all, or one stream's), into `sessions`.

@@ -41,6 +41,8 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub struct Server {
     pub child: Child,
     pub address: String,
+    /// The admin listener: the page, `/api/…`, `/metrics`.
+    pub admin_address: String,
     stderr: Option<std::thread::JoinHandle<String>>,
 }
 
@@ -72,6 +74,8 @@ impl Server {
                 "127.0.0.1:0",
                 "--key-env",
                 "SERVE_TEST_KEY",
+                "--admin-listen",
+                "127.0.0.1:0",
                 "--data-dir",
             ])
             .arg(data)
@@ -91,17 +95,25 @@ impl Server {
             let _ = pipe.read_to_string(&mut text);
             text
         });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let Some(address) = line.trim().strip_prefix("listening on ") else {
+        stdout.read_line(&mut line).unwrap();
+        let mut admin = String::new();
+        stdout.read_line(&mut admin).unwrap();
+        let (Some(address), Some(admin_address)) = (
+            line.trim().strip_prefix("listening on "),
+            admin.trim().strip_prefix("admin on "),
+        ) else {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("no address in {line:?}; stderr: {}", stderr.join().unwrap());
+            panic!(
+                "no addresses in {line:?} {admin:?}; stderr: {}",
+                stderr.join().unwrap()
+            );
         };
         Server {
             address: address.to_owned(),
+            admin_address: admin_address.to_owned(),
             child,
             stderr: Some(stderr),
         }
@@ -121,8 +133,15 @@ impl Server {
         )
     }
 
+    /// A request to the admin listener.
+    pub fn admin(&self, method: &str, path: &str) -> (u16, String) {
+        let (status, _, body) =
+            request(&self.admin_address, method, path, b"").expect("the admin listener answers");
+        (status, body)
+    }
+
     pub fn metrics(&self) -> String {
-        self.request("GET", "/metrics", b"").1
+        self.admin("GET", "/metrics").1
     }
 
     /// Sends `signal` to the receiver's process group (the receiver, and a wrapper if any).
@@ -173,11 +192,26 @@ pub fn request(
     path: &str,
     body: &[u8],
 ) -> std::io::Result<(u16, String, String)> {
+    request_with(address, method, path, &[], body)
+}
+
+/// As [`request`], with more headers.
+pub fn request_with(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String, String)> {
     let mut stream = TcpStream::connect(address)?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
     stream.write_all(body)?;

@@ -19,6 +19,14 @@ pub struct Options {
     /// Address to listen on, such as 0.0.0.0:8080 (port 0 picks a free one).
     #[arg(long)]
     pub listen: String,
+    /// Address of the admin listener: the page, `/api/…`, `/metrics` and `/healthz` (port 0
+    /// picks a free one). Keep it off the internet, or set --admin-token-env.
+    #[arg(long, default_value = "127.0.0.1:9464", value_name = "ADDR")]
+    pub admin_listen: String,
+    /// Environment variable that holds a token every admin request but /healthz must send
+    /// as `Authorization: Bearer <token>`.
+    #[arg(long, value_name = "VAR")]
+    pub admin_token_env: Option<String>,
     /// Directory of the store (DIR/events.db); created if missing. Must be on a local filesystem.
     #[arg(long, value_name = "DIR")]
     pub data_dir: PathBuf,
@@ -113,6 +121,15 @@ async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
         }
         None => None,
     };
+    let admin_token = match &options.admin_token_env {
+        Some(var) => Some(
+            std::env::var(var)
+                .ok()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| format!("the environment variable {var} holds no admin token"))?,
+        ),
+        None => None,
+    };
     let rules = Rules::new(key, options.path.clone())
         .max_skew(i64::try_from(options.max_skew).unwrap_or(i64::MAX));
     let receiver = Arc::new(Receiver::new(rules, store.clone()));
@@ -134,24 +151,52 @@ async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
             })
             .map_err(|e| format!("cannot start the reconciliation: {e}"))?;
     }
-    let listener = tokio::net::TcpListener::bind(&options.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let bind = |address: String| async move {
+        let listener = tokio::net::TcpListener::bind(&address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        Ok::<_, String>((listener, local))
+    };
+    let (listener, address) = bind(options.listen.clone()).await?;
+    let (admin_listener, admin_address) = bind(options.admin_listen.clone()).await?;
     // On stdout, for whoever started the receiver on port 0.
     println!("listening on {address}");
-    tracing::info!(%address, path = %options.path, database = %store.path().display(), "started");
-    axum::serve(
+    println!("admin on {admin_address}");
+    tracing::info!(
+        %address,
+        %admin_address,
+        admin_token = admin_token.is_some(),
+        path = %options.path,
+        database = %store.path().display(),
+        "started"
+    );
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = |mut stopping: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopping.wait_for(|stopped| *stopped).await;
+    };
+    let public = axum::serve(
         listener,
         receiver
-            .router()
+            .callback_router()
             .into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown())
-    .await
-    .map_err(|e| format!("server: {e}"))?;
+    .with_graceful_shutdown(until_stopped(stopping.clone()));
+    let admin = axum::serve(
+        admin_listener,
+        receiver
+            .admin_router(admin_token)
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(until_stopped(stopping));
+    tokio::try_join!(public.into_future(), admin.into_future())
+        .map_err(|e| format!("server: {e}"))?;
     // Every request is answered; the writer closes the database.
     let _ = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!("stopped: every acknowledged callback is committed");

@@ -301,6 +301,8 @@ struct Row {
     state: &'static str,
     category: &'static str,
     category_name: &'static str,
+    /// The category's sentence, as the row's tooltip.
+    category_text: &'static str,
     color: &'static str,
     cause: String,
     action: &'static str,
@@ -353,7 +355,8 @@ fn row(session: &Session, lang: Lang, labels: &Labels) -> Row {
         client_ip: session.client_ip.clone().unwrap_or_else(|| "-".to_owned()),
         state: session.state.name(),
         category: category.map_or("", Category::name),
-        category_name: category.map_or("-", |c| c.message(lang)),
+        category_name: category.map_or("", |c| text::short(c, lang)),
+        category_text: category.map_or("", |c| c.message(lang)),
         color: category.map_or("#555555", color),
         cause,
         action: category.map_or("", |c| text::action(c, lang)),
@@ -399,6 +402,8 @@ struct Tick {
     x: f64,
     y: f64,
     text: String,
+    /// `start`, `middle` or `end`: which part of the text sits at `x`.
+    anchor: &'static str,
 }
 
 const CHART_WIDTH: f64 = 960.0;
@@ -465,7 +470,7 @@ fn category_chart(
                 width: (step - 2.0).max(1.0),
                 height,
                 color: color(category),
-                title: format!("{} {}: {n}", when(Some(from)), category.message(lang)),
+                title: format!("{} {}: {n}", when(Some(from)), text::short(category, lang)),
             });
         }
     }
@@ -474,11 +479,13 @@ fn category_chart(
             x: 4.0,
             y: PLOT_TOP + 10.0,
             text: peak.to_string(),
+            anchor: "start",
         },
         Tick {
             x: 4.0,
             y: PLOT_BOTTOM,
             text: "0".to_owned(),
+            anchor: "start",
         },
     ];
     let every = count.div_ceil(6).max(1);
@@ -487,6 +494,7 @@ fn category_chart(
             x: PLOT_LEFT + step * i as f64,
             y: CHART_HEIGHT - 6.0,
             text: when(Some(since + bucket * i as i64))[5..16].to_owned(),
+            anchor: "start",
         });
     }
     (bars, ticks)
@@ -574,7 +582,7 @@ pub fn overview(
         .iter()
         .map(|&c| Legend {
             color: color(c),
-            name: c.message(lang),
+            name: text::short(c, lang),
             count: chosen.iter().filter(|s| category_of(s) == Some(c)).count(),
         })
         .filter(|l| l.count > 0)
@@ -608,7 +616,7 @@ pub fn overview(
             .iter()
             .map(|&c| Choice {
                 value: c.name(),
-                name: c.message(lang),
+                name: text::short(c, lang),
                 selected: query.category == Some(c),
             })
             .collect(),
@@ -638,6 +646,8 @@ struct Span {
     width: f64,
     color: &'static str,
     title: String,
+    /// The push's sequence, written on its bar.
+    label: String,
 }
 
 #[derive(Template)]
@@ -710,6 +720,7 @@ pub fn stream(
                 State::Live | State::StartNotReceived => "#2e7d32",
                 _ => category.map_or("#555555", color),
             },
+            label: session.sequence.clone().unwrap_or_else(|| "-".to_owned()),
             title: format!(
                 "{} {}: {} – {} ({})",
                 t.sequence,
@@ -726,9 +737,14 @@ pub fn stream(
         .map(|i| {
             let at = from + (to - from) * i / 4;
             Tick {
-                x: PLOT_LEFT + (at - from) as f64 * scale - if i == 4 { 110.0 } else { 0.0 },
+                x: PLOT_LEFT + (at - from) as f64 * scale,
                 y: height - 6.0,
                 text: when(Some(at)),
+                anchor: match i {
+                    0 => "start",
+                    4 => "end",
+                    _ => "middle",
+                },
             }
         })
         .collect();

@@ -149,6 +149,30 @@ pub(crate) fn labels(lang: Lang) -> &'static Labels {
     }
 }
 
+/// A short name of `category` in `lang`, for the chart's legend, the filter and the table.
+pub(crate) fn short(category: Category, lang: Lang) -> &'static str {
+    let [en, zh, ko] = match category {
+        Category::ClientClosed => ["Client closed", "客户端断开", "클라이언트 종료"],
+        Category::Requested => ["Requested stop", "主动停止", "요청된 중지"],
+        Category::Network => ["Network", "网络", "네트워크"],
+        Category::Internal => ["CSS internal", "服务内部", "CSS 내부"],
+        Category::Idle => ["Idle / no data", "空闲或无数据", "유휴·데이터 없음"],
+        Category::StreamData => ["Stream data", "流数据", "스트림 데이터"],
+        Category::Account => ["Account", "账号", "계정"],
+        Category::PushUrl => ["Push URL", "推流地址", "푸시 URL"],
+        Category::AccessControl => ["Access control", "访问控制", "접근 제어"],
+        Category::Auth => ["Authentication", "鉴权", "인증"],
+        Category::Limit => ["Limit", "限制", "한도"],
+        Category::Refused => ["Refused", "拒绝推流", "푸시 거부"],
+        _ => ["Unknown", "未知", "알 수 없음"],
+    };
+    match lang {
+        Lang::Zh => zh,
+        Lang::Ko => ko,
+        _ => en,
+    }
+}
+
 /// What to do about an interruption of `category`, in `lang`.
 pub(crate) fn action(category: Category, lang: Lang) -> &'static str {
     match lang {
@@ -259,6 +283,7 @@ mod tests {
                 assert!(!action(category, lang).is_empty());
             }
             assert_ne!(action(category, Lang::Zh), action(category, Lang::Ko));
+            assert_ne!(short(category, Lang::Zh), short(category, Lang::En));
         }
     }
 }

@@ -16,7 +16,10 @@ use serde_json::json;
 
 fn missing() -> Option<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if !root.join("tests/browser/node_modules/playwright-core").exists() {
+    if !root
+        .join("tests/browser/node_modules/playwright-core")
+        .exists()
+    {
         return Some("playwright-core (npm ci --prefix tests/browser)".to_owned());
     }
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());

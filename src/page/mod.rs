@@ -16,7 +16,7 @@ use askama::Template;
 
 use crate::events::{format_utc_time, parse_utc_time};
 use crate::sessions::{LiveStream, Session, State, Stream};
-use crate::store::{Reader, StreamFilter};
+use crate::store::{Errcodes, Reader, StreamFilter};
 use crate::{Category, Lang};
 
 use text::{Labels, labels};
@@ -417,37 +417,28 @@ const BUCKETS: [i64; 11] = [
     60, 300, 900, 1_800, 3_600, 10_800, 21_600, 43_200, 86_400, 259_200, 604_800,
 ];
 
-/// The chart of interruptions by category over the window: stacked bars, one per bucket.
-fn category_chart(
-    sessions: &[&Session],
-    since: i64,
-    until: i64,
-    lang: Lang,
-) -> (Vec<Bar>, Vec<Tick>) {
+/// The bucket a chart of the window uses: the smallest of [`BUCKETS`] giving at most 48.
+fn bucket_of(since: i64, until: i64) -> i64 {
     let span = (until - since).max(1) + 1;
-    let bucket = BUCKETS
+    BUCKETS
         .iter()
         .copied()
         .find(|b| span / b <= 48)
-        .unwrap_or(604_800);
-    let count = usize::try_from((span + bucket - 1) / bucket)
-        .unwrap_or(1)
-        .max(1);
-    let mut counts = vec![[0u32; 13]; count];
-    let index = |c: Category| Category::ALL.iter().position(|&k| k == c).unwrap_or(12);
-    for session in sessions {
-        let (Some(end), Some(category)) = (session.end, category_of(session)) else {
-            continue;
-        };
-        if let Ok(i) = usize::try_from((end - since) / bucket) {
-            if let Some(slot) = counts.get_mut(i) {
-                slot[index(category)] += 1;
-            }
-        }
-    }
+        .unwrap_or(604_800)
+}
+
+/// The chart of interruptions by category over the window: stacked bars, one per bucket, from
+/// the counts by bucket and category.
+fn category_chart(
+    counts: &[[u64; 13]],
+    since: i64,
+    bucket: i64,
+    lang: Lang,
+) -> (Vec<Bar>, Vec<Tick>) {
+    let count = counts.len().max(1);
     let peak = counts
         .iter()
-        .map(|c| c.iter().sum::<u32>())
+        .map(|c| c.iter().sum::<u64>())
         .max()
         .unwrap_or(0)
         .max(1);
@@ -462,7 +453,7 @@ fn category_chart(
                 continue;
             }
             let category = Category::ALL[k];
-            let height = plot * f64::from(n) / f64::from(peak);
+            let height = plot * n as f64 / peak as f64;
             base -= height;
             bars.push(Bar {
                 x: PLOT_LEFT + step * i as f64 + 1.0,
@@ -503,7 +494,7 @@ fn category_chart(
 struct Legend {
     color: &'static str,
     name: &'static str,
-    count: usize,
+    count: u64,
 }
 
 struct Choice {
@@ -572,27 +563,52 @@ pub fn overview(
         .filter(|l| wanted(&l.stream))
         .map(|l| live_row(l, lang, t))
         .collect();
-    let all = reader.interruptions(since, until, &filter)?;
-    let chosen: Vec<&Session> = all
-        .iter()
-        .filter(|s| query.category.is_none_or(|c| category_of(s) == Some(c)))
-        .collect();
-    let (bars, ticks) = category_chart(&chosen, since, until, lang);
+    // The chart and the counts: every push of the window, by bucket and errcode, from an
+    // index; the errcode's category is the library's (an errcode alone, as a callback has it).
+    let bucket = bucket_of(since, until);
+    let buckets = usize::try_from((until - since).max(0) / bucket + 1).unwrap_or(1);
+    let mut counts = vec![[0u64; 13]; buckets];
+    let mut by_category = [0u64; 13];
+    let mut total = 0u64;
+    let index = |c: Category| Category::ALL.iter().position(|&k| k == c).unwrap_or(12);
+    for (at, errcode, n) in reader.interruption_counts(since, until, bucket, &filter)? {
+        let category = errcode.map(|e| crate::decode(e, 0).category());
+        if query.category.is_some() && category != query.category {
+            continue;
+        }
+        total += n;
+        if let Some(category) = category {
+            by_category[index(category)] += n;
+            if let Some(slot) = usize::try_from(at).ok().and_then(|i| counts.get_mut(i)) {
+                slot[index(category)] += n;
+            }
+        }
+    }
+    let (bars, ticks) = category_chart(&counts, since, bucket, lang);
     let legend = Category::ALL
         .iter()
-        .map(|&c| Legend {
+        .zip(by_category)
+        .filter(|(_, n)| *n > 0)
+        .map(|(&c, n)| Legend {
             color: color(c),
             name: text::short(c, lang),
-            count: chosen.iter().filter(|s| category_of(s) == Some(c)).count(),
+            count: n,
         })
-        .filter(|l| l.count > 0)
         .collect();
-    let pages = chosen.len().div_ceil(ROWS_PER_PAGE).max(1);
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    let pages = total.div_ceil(ROWS_PER_PAGE).max(1);
     let page = query.page.min(pages);
-    let rows = chosen
+    let errcodes = query.category.map_or_else(Errcodes::all, Errcodes::of);
+    let rows = reader
+        .interruption_page(
+            since,
+            until,
+            &filter,
+            &errcodes,
+            (page - 1) * ROWS_PER_PAGE,
+            ROWS_PER_PAGE,
+        )?
         .iter()
-        .skip((page - 1) * ROWS_PER_PAGE)
-        .take(ROWS_PER_PAGE)
         .map(|s| row(s, lang, t))
         .collect();
     let template = OverviewPage {
@@ -620,7 +636,7 @@ pub fn overview(
                 selected: query.category == Some(c),
             })
             .collect(),
-        total: chosen.len(),
+        total,
         bars,
         ticks,
         legend,

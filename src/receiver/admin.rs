@@ -6,7 +6,9 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+#[cfg(feature = "page")]
+use axum::response::IntoResponse;
+use axum::response::Response;
 use subtle::ConstantTimeEq;
 
 #[cfg(feature = "page")]

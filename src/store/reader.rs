@@ -1,6 +1,6 @@
 //! Reading the kept callbacks back, in order of receipt, in pages, while a receiver writes.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -78,7 +78,7 @@ pub struct Reader {
     path: PathBuf,
 }
 
-/// Which streams a query of [`Reader::interruptions`] selects: each field that is set must
+/// Which streams a query of [`Reader::interruption_page`] selects: each field that is set must
 /// match exactly.
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
 #[non_exhaustive]
@@ -98,6 +98,88 @@ impl StreamFilter {
             domain,
             app,
             stream,
+        }
+    }
+}
+
+/// Which errcodes a query of [`Reader::interruption_page`] admits: all, or those of one
+/// category (as the library decodes an errcode alone), and whether pushes found lost (which
+/// have none) are admitted too.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Errcodes {
+    /// `None`: every errcode; `Some((codes, true))`: only these; `Some((codes, false))`:
+    /// every errcode but these.
+    set: Option<(Vec<u32>, bool)>,
+    lost: bool,
+}
+
+impl Errcodes {
+    /// Every errcode, and the pushes found lost.
+    pub fn all() -> Errcodes {
+        Errcodes {
+            set: None,
+            lost: true,
+        }
+    }
+
+    /// The errcodes of `category`: those the table lists under it, or, for
+    /// [`Category::Unknown`](crate::Category::Unknown), also every errcode it does not list.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::Category;
+    /// use tencent_css_errcode::store::Errcodes;
+    /// let network = Errcodes::of(Category::Network);
+    /// assert!(network.admits(12) && !network.admits(1) && !network.admits_lost());
+    /// let unknown = Errcodes::of(Category::Unknown);
+    /// assert!(unknown.admits(999) && unknown.admits(22) && !unknown.admits(12));
+    /// assert!(Errcodes::all().admits(12) && Errcodes::all().admits_lost());
+    /// ```
+    pub fn of(category: crate::Category) -> Errcodes {
+        let mut listed: Vec<u32> = crate::Reason::ALL.iter().map(|r| r.errcode()).collect();
+        listed.sort_unstable();
+        listed.dedup();
+        let set = if category == crate::Category::Unknown {
+            let others = listed
+                .into_iter()
+                .filter(|&e| crate::decode(e, 0).category() != category)
+                .collect();
+            (others, false)
+        } else {
+            let mine = listed
+                .into_iter()
+                .filter(|&e| crate::decode(e, 0).category() == category)
+                .collect();
+            (mine, true)
+        };
+        Errcodes {
+            set: Some(set),
+            lost: false,
+        }
+    }
+
+    /// Whether an errcode passes.
+    pub fn admits(&self, errcode: u32) -> bool {
+        match &self.set {
+            None => true,
+            Some((codes, inside)) => codes.contains(&errcode) == *inside,
+        }
+    }
+
+    /// Whether pushes found lost pass.
+    pub fn admits_lost(&self) -> bool {
+        self.lost
+    }
+
+    /// The condition on `column` (integers only: nothing from a request reaches the SQL).
+    fn sql(&self, column: &str) -> String {
+        match &self.set {
+            None => "1".to_owned(),
+            Some((codes, inside)) => {
+                let list: Vec<String> = codes.iter().map(u32::to_string).collect();
+                let not = if *inside { "" } else { "NOT " };
+                format!("{column} {not}IN ({})", list.join(","))
+            }
         }
     }
 }
@@ -126,79 +208,161 @@ impl Reader {
         // end explains a listing).
         self.pushes(
             &mut sessions,
-            "SELECT p.* FROM pushes p JOIN online o USING (domain, app, stream) \
-             WHERE p.end_time >= o.polled_at",
+            // CROSS JOIN keeps this order: the few listed streams, then their pushes by key.
+            "SELECT p.* FROM online o CROSS JOIN pushes p ON p.domain = o.domain \
+             AND p.app = o.app AND p.stream = o.stream WHERE p.end_time >= o.polled_at",
             &[] as &[&dyn rusqlite::ToSql],
         )?;
         self.listed(&mut sessions, None)?;
         Ok(sessions.live())
     }
 
-    /// The pushes that ended from `since` to `until` (Unix seconds, both included, by the end
-    /// callback's `event_time`), and those found lost by a poll in that time
-    /// ([`State::EndNotReceived`](crate::sessions::State::EndNotReceived)), of the streams
-    /// `filter` selects, newest end first: the rows of the Stream Interruption Records page.
-    ///
-    /// The ends are found through the index of receipt times, from a minute before `since`
-    /// to 15 minutes after `until` (Tencent retries a callback for 12 minutes), so a callback
-    /// received outside that span of its `event_time` is not found.
-    pub fn interruptions(
+    /// How many pushes of the streams `filter` selects ended from `since` to `until` (by
+    /// their end's `event_time`), by `bucket`-second interval from `since` and errcode; and,
+    /// under errcode `None`, those found lost by a poll in that time
+    /// ([`State::EndNotReceived`](crate::sessions::State::EndNotReceived)). Read from an
+    /// index alone, whatever the window holds.
+    pub fn interruption_counts(
+        &self,
+        since: i64,
+        until: i64,
+        bucket: i64,
+        filter: &StreamFilter,
+    ) -> Result<Vec<(i64, Option<u32>, u64)>, Error> {
+        let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT (end_time - ?1) / ?6, errcode, count(*) FROM pushes \
+                 WHERE end_time BETWEEN ?1 AND ?2 AND (?3 IS NULL OR domain = ?3) \
+                 AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5) \
+                 GROUP BY 1, 2 \
+                 UNION ALL \
+                 SELECT (lost_at - ?1) / ?6, NULL, count(*) FROM pushes \
+                 WHERE end_time IS NULL AND lost_at BETWEEN ?1 AND ?2 \
+                 AND (?3 IS NULL OR domain = ?3) AND (?4 IS NULL OR app = ?4) \
+                 AND (?5 IS NULL OR stream = ?5) GROUP BY 1",
+            )
+            .map_err(db)?;
+        let rows = statement
+            .query_map(
+                params![since, until, filter.domain, filter.app, filter.stream, bucket.max(1)],
+                |row| {
+                    let errcode: Option<i64> = row.get(1)?;
+                    let count: i64 = row.get(2)?;
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        errcode.and_then(|e| u32::try_from(e).ok()),
+                        u64::try_from(count).unwrap_or(0),
+                    ))
+                },
+            )
+            .map_err(db)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db)?;
+        Ok(rows)
+    }
+
+    /// One page of the interruptions of a window, newest first: `limit` pushes from
+    /// `offset`, of the streams `filter` selects, that ended from `since` to `until` with an
+    /// errcode `errcodes` admits, or (when `errcodes` admits `None`) were found lost by a poll
+    /// in that time. The page's keys come from an index alone; only its rows are read whole,
+    /// with the pushes near their errcode-21 ends (so that a replacement says so).
+    pub fn interruption_page(
         &self,
         since: i64,
         until: i64,
         filter: &StreamFilter,
+        errcodes: &Errcodes,
+        offset: usize,
+        limit: usize,
     ) -> Result<Vec<Session>, Error> {
+        let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
+        let (offset, limit) = (
+            i64::try_from(offset).unwrap_or(i64::MAX),
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        );
+        let ended = errcodes.sql("errcode");
+        let lost = if errcodes.admits_lost() {
+            "UNION ALL SELECT domain, app, stream, sequence, lost_at FROM pushes \
+             WHERE end_time IS NULL AND lost_at BETWEEN ?1 AND ?2 AND (?3 IS NULL OR domain = ?3) \
+             AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5)"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT domain, app, stream, sequence FROM ( \
+             SELECT domain, app, stream, sequence, end_time AS at FROM pushes \
+             WHERE end_time BETWEEN ?1 AND ?2 AND {ended} AND (?3 IS NULL OR domain = ?3) \
+             AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5) {lost}) \
+             ORDER BY at DESC, domain DESC, app DESC, stream DESC, sequence DESC \
+             LIMIT ?6 OFFSET ?7"
+        );
+        let keys: Vec<(Stream, String)> = {
+            let mut statement = self.conn.prepare_cached(&sql).map_err(db)?;
+            statement
+                .query_map(
+                    params![since, until, filter.domain, filter.app, filter.stream, limit, offset],
+                    |row| {
+                        Ok((
+                            Stream::new(
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                            ),
+                            row.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?
+        };
         let mut sessions = Sessions::new();
-        let scope: [&dyn rusqlite::ToSql; 5] =
-            [&since, &until, &filter.domain, &filter.app, &filter.stream];
-        self.pushes(
-            &mut sessions,
-            "SELECT p.* FROM callbacks c JOIN pushes p ON p.domain = c.domain AND p.app = c.app \
-             AND p.stream = c.stream AND p.sequence = c.sequence \
-             WHERE c.event_type = 0 AND c.received BETWEEN ?1 - 60 AND ?2 + 900 \
-             AND c.event_time BETWEEN ?1 AND ?2 AND (?3 IS NULL OR c.domain = ?3) \
-             AND (?4 IS NULL OR c.app = ?4) AND (?5 IS NULL OR c.stream = ?5)",
-            &scope,
-        )?;
-        self.pushes(
-            &mut sessions,
-            "SELECT * FROM pushes WHERE end_time IS NULL AND lost_at BETWEEN ?1 AND ?2 \
-             AND (?3 IS NULL OR domain = ?3) AND (?4 IS NULL OR app = ?4) \
-             AND (?5 IS NULL OR stream = ?5)",
-            &scope,
-        )?;
-        let wanted: std::collections::HashSet<(Stream, Option<String>)> = sessions
-            .sessions()
-            .into_iter()
-            .map(|s| (s.stream, s.sequence))
-            .collect();
-        // An end with errcode 21 is a replacement when another push of its stream started
-        // near it: read those pushes too, so that its state is right.
-        let replaced: Vec<(Stream, i64)> = sessions
-            .sessions()
-            .into_iter()
-            .filter(|s| s.interruption().is_some_and(|i| i.errcode() == 21))
-            .filter_map(|s| Some((s.stream, s.end?)))
-            .collect();
-        for (stream, end) in replaced {
-            let (from, to) = (
-                end.saturating_sub(crate::sessions::REPLACED_WITHIN),
-                end.saturating_add(crate::sessions::REPLACED_WITHIN),
-            );
+        for (stream, sequence) in &keys {
+            self.pushes(
+                &mut sessions,
+                "SELECT * FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
+                 AND sequence = ?4",
+                &[&stream.domain, &stream.app, &stream.stream, sequence],
+            )?;
+        }
+        let found = sessions.sessions();
+        for session in &found {
+            let (Some(end), true) = (
+                session.end,
+                session.interruption().is_some_and(|i| i.errcode() == 21),
+            ) else {
+                continue;
+            };
             self.pushes(
                 &mut sessions,
                 "SELECT * FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
                  AND start_time BETWEEN ?4 AND ?5",
-                &[&stream.domain, &stream.app, &stream.stream, &from, &to],
+                &[
+                    &session.stream.domain,
+                    &session.stream.app,
+                    &session.stream.stream,
+                    &end.saturating_sub(crate::sessions::REPLACED_WITHIN),
+                    &end.saturating_add(crate::sessions::REPLACED_WITHIN),
+                ],
             )?;
         }
-        let mut rows: Vec<Session> = sessions
+        let order: HashMap<(&Stream, &str), usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, (stream, sequence))| ((stream, sequence.as_str()), i))
+            .collect();
+        let mut rows: Vec<(usize, Session)> = sessions
             .sessions()
             .into_iter()
-            .filter(|s| wanted.contains(&(s.stream.clone(), s.sequence.clone())))
+            .filter_map(|s| {
+                let at = *order.get(&(&s.stream, s.sequence.as_deref()?))?;
+                Some((at, s))
+            })
             .collect();
-        rows.sort_by(|a, b| (b.end, &b.stream, &b.sequence).cmp(&(a.end, &a.stream, &a.sequence)));
-        Ok(rows)
+        rows.sort_by_key(|(at, _)| *at);
+        Ok(rows.into_iter().map(|(_, s)| s).collect())
     }
 
     /// The streams the latest polls of the API listed (all, or one stream's), into `sessions`.
@@ -396,50 +560,90 @@ pub(super) fn read_pushes(
     sql: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> Result<(), Error> {
+    const COLUMNS: [&str; 16] = [
+        "domain",
+        "app",
+        "stream",
+        "sequence",
+        "start_time",
+        "start_client_ip",
+        "start_node",
+        "end_time",
+        "push_duration_ms",
+        "errcode",
+        "errmsg",
+        "end_client_ip",
+        "end_node",
+        "missed",
+        "lost_at",
+        "",
+    ];
     let db = |e: rusqlite::Error| schema::database_error(path, &e);
     let mut statement = conn.prepare_cached(sql).map_err(db)?;
+    // Each column's index, looked up once rather than by name on every row.
+    let mut at = [0usize; 15];
+    for (slot, name) in at.iter_mut().zip(COLUMNS) {
+        *slot = statement.column_index(name).map_err(db)?;
+    }
+    let [
+        domain,
+        app,
+        stream,
+        sequence,
+        start_time,
+        start_client_ip,
+        start_node,
+        end_time,
+        push_duration_ms,
+        errcode,
+        errmsg,
+        end_client_ip,
+        end_node,
+        missed,
+        lost_at,
+    ] = at;
     let mut rows = statement.query(params).map_err(db)?;
     while let Some(row) = rows.next().map_err(db)? {
-        let text = |name: &str| row.get::<_, Option<String>>(name);
-        let stream = Stream {
-            domain: row.get("domain").map_err(db)?,
-            app: row.get("app").map_err(db)?,
-            stream: row.get("stream").map_err(db)?,
+        let text = |index: usize| row.get::<_, Option<String>>(index);
+        let key = Stream {
+            domain: row.get(domain).map_err(db)?,
+            app: row.get(app).map_err(db)?,
+            stream: row.get(stream).map_err(db)?,
         };
-        let start = match row.get::<_, Option<i64>>("start_time").map_err(db)? {
+        let start = match row.get::<_, Option<i64>>(start_time).map_err(db)? {
             Some(time) => Some(Start {
                 time,
-                client_ip: text("start_client_ip").map_err(db)?,
-                node: text("start_node").map_err(db)?,
+                client_ip: text(start_client_ip).map_err(db)?,
+                node: text(start_node).map_err(db)?,
             }),
             None => None,
         };
-        let end = match row.get::<_, Option<i64>>("end_time").map_err(db)? {
+        let end = match row.get::<_, Option<i64>>(end_time).map_err(db)? {
             Some(time) => Some(End {
                 time,
                 push_duration_ms: row
-                    .get::<_, Option<i64>>("push_duration_ms")
+                    .get::<_, Option<i64>>(push_duration_ms)
                     .map_err(db)?
                     .and_then(|ms| u64::try_from(ms).ok()),
                 errcode: row
-                    .get::<_, Option<i64>>("errcode")
+                    .get::<_, Option<i64>>(errcode)
                     .map_err(db)?
                     .and_then(|e| u32::try_from(e).ok())
                     .unwrap_or(0),
-                errmsg: text("errmsg").map_err(db)?,
-                client_ip: text("end_client_ip").map_err(db)?,
-                node: text("end_node").map_err(db)?,
+                errmsg: text(errmsg).map_err(db)?,
+                client_ip: text(end_client_ip).map_err(db)?,
+                node: text(end_node).map_err(db)?,
             }),
             None => None,
         };
-        let missed: i64 = row.get("missed").map_err(db)?;
+        let missed: i64 = row.get(missed).map_err(db)?;
         sessions.add_push(
-            stream,
-            row.get("sequence").map_err(db)?,
+            key,
+            row.get(sequence).map_err(db)?,
             start,
             end,
             u8::try_from(missed).unwrap_or(u8::MAX),
-            row.get("lost_at").map_err(db)?,
+            row.get(lost_at).map_err(db)?,
         );
     }
     Ok(())

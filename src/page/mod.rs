@@ -16,7 +16,7 @@ use askama::Template;
 
 use crate::events::{format_utc_time, parse_utc_time};
 use crate::sessions::{LiveStream, Session, State, Stream};
-use crate::store::{Errcodes, Reader, StreamFilter};
+use crate::store::{Errcodes, InterruptionQuery, Reader, StreamFilter};
 use crate::{Category, Lang};
 
 use text::{Labels, labels};
@@ -571,7 +571,15 @@ pub fn overview(
     let mut by_category = [0u64; 13];
     let mut total = 0u64;
     let index = |c: Category| Category::ALL.iter().position(|&k| k == c).unwrap_or(12);
-    for (at, errcode, n) in reader.interruption_counts(since, until, bucket, &filter)? {
+    let errcodes = query.category.map_or_else(Errcodes::all, Errcodes::of);
+    let mut read = InterruptionQuery::new(since, until);
+    read.filter = filter.clone();
+    read.bucket = bucket;
+    read.errcodes = errcodes;
+    read.offset = query.page.saturating_sub(1).saturating_mul(ROWS_PER_PAGE);
+    read.limit = ROWS_PER_PAGE;
+    let found = reader.interruptions(&read)?;
+    for &(at, errcode, n) in &found.counts {
         let category = errcode.map(|e| crate::decode(e, 0).category());
         if query.category.is_some() && category != query.category {
             continue;
@@ -598,19 +606,14 @@ pub fn overview(
     let total = usize::try_from(total).unwrap_or(usize::MAX);
     let pages = total.div_ceil(ROWS_PER_PAGE).max(1);
     let page = query.page.min(pages);
-    let errcodes = query.category.map_or_else(Errcodes::all, Errcodes::of);
-    let rows = reader
-        .interruption_page(
-            since,
-            until,
-            &filter,
-            &errcodes,
-            (page - 1) * ROWS_PER_PAGE,
-            ROWS_PER_PAGE,
-        )?
-        .iter()
-        .map(|s| row(s, lang, t))
-        .collect();
+    let found = if page < query.page {
+        // Past the last page: show the last one.
+        read.offset = (page - 1) * ROWS_PER_PAGE;
+        reader.interruptions(&read)?
+    } else {
+        found
+    };
+    let rows = found.rows.iter().map(|s| row(s, lang, t)).collect();
     let template = OverviewPage {
         lang: lang.name(),
         t,

@@ -52,7 +52,10 @@ use crate::events::EventKind;
 use crate::receiver::{Row, StoreError, Stored};
 use crate::sessions::{Online, Reconciled, Sessions};
 
-pub use reader::{Callbacks, Errcodes, Filter, JsonLines, Kept, Reader, StreamFilter};
+pub use reader::{
+    Callbacks, Errcodes, Filter, InterruptionQuery, Interruptions, JsonLines, Kept, Reader,
+    StreamFilter,
+};
 
 /// Rows one commit takes at most.
 const BATCH: usize = 4_096;

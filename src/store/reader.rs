@@ -78,7 +78,7 @@ pub struct Reader {
     path: PathBuf,
 }
 
-/// Which streams a query of [`Reader::interruption_page`] selects: each field that is set must
+/// Which streams a query of [`Reader::interruptions`] selects: each field that is set must
 /// match exactly.
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
 #[non_exhaustive]
@@ -102,7 +102,7 @@ impl StreamFilter {
     }
 }
 
-/// Which errcodes a query of [`Reader::interruption_page`] admits: all, or those of one
+/// Which errcodes a query of [`Reader::interruptions`] admits: all, or those of one
 /// category (as the library decodes an errcode alone), and whether pushes found lost (which
 /// have none) are admitted too.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -170,18 +170,51 @@ impl Errcodes {
     pub fn admits_lost(&self) -> bool {
         self.lost
     }
+}
 
-    /// The condition on `column` (integers only: nothing from a request reaches the SQL).
-    fn sql(&self, column: &str) -> String {
-        match &self.set {
-            None => "1".to_owned(),
-            Some((codes, inside)) => {
-                let list: Vec<String> = codes.iter().map(u32::to_string).collect();
-                let not = if *inside { "" } else { "NOT " };
-                format!("{column} {not}IN ({})", list.join(","))
-            }
+/// What [`Reader::interruptions`] reads: a window, its streams, the chart's bucket, and a page.
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct InterruptionQuery {
+    /// From, Unix seconds (included).
+    pub since: i64,
+    /// Until, Unix seconds (included).
+    pub until: i64,
+    /// The streams.
+    pub filter: StreamFilter,
+    /// The counts' interval, in seconds.
+    pub bucket: i64,
+    /// The errcodes of the page's rows (the counts take every errcode).
+    pub errcodes: Errcodes,
+    /// Rows to skip.
+    pub offset: usize,
+    /// Rows to return at most.
+    pub limit: usize,
+}
+
+impl InterruptionQuery {
+    /// Every interruption from `since` to `until`, counted by the hour, the first 100 rows.
+    pub fn new(since: i64, until: i64) -> InterruptionQuery {
+        InterruptionQuery {
+            since,
+            until,
+            filter: StreamFilter::default(),
+            bucket: 3_600,
+            errcodes: Errcodes::all(),
+            offset: 0,
+            limit: 100,
         }
     }
+}
+
+/// The answer of [`Reader::interruptions`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub struct Interruptions {
+    /// (interval from `since`, errcode or `None` for a push found lost, pushes), sorted.
+    pub counts: Vec<(i64, Option<u32>, u64)>,
+    /// The page's pushes, newest first.
+    pub rows: Vec<Session>,
 }
 
 impl Reader {
@@ -217,107 +250,81 @@ impl Reader {
         Ok(sessions.live())
     }
 
-    /// How many pushes of the streams `filter` selects ended from `since` to `until` (by
-    /// their end's `event_time`), by `bucket`-second interval from `since` and errcode; and,
-    /// under errcode `None`, those found lost by a poll in that time
-    /// ([`State::EndNotReceived`](crate::sessions::State::EndNotReceived)). Read from an
-    /// index alone, whatever the window holds.
-    pub fn interruption_counts(
-        &self,
-        since: i64,
-        until: i64,
-        bucket: i64,
-        filter: &StreamFilter,
-    ) -> Result<Vec<(i64, Option<u32>, u64)>, Error> {
+    /// The interruptions of a window, in one pass: how many pushes of the streams the query
+    /// selects ended from `since` to `until` (by their end's `event_time`) by `bucket`-second
+    /// interval and errcode, with those found lost by a poll in that time under errcode `None`
+    /// ([`State::EndNotReceived`](crate::sessions::State::EndNotReceived)); and one page of
+    /// them, newest first: `limit` pushes from `offset` among those whose errcode `errcodes`
+    /// admits. Only the page's pushes are read whole, with the pushes near their errcode-21
+    /// ends (so that a replacement says so).
+    ///
+    /// The ends are found through the index of receipt times (no index of their own, which
+    /// would cost every callback's commit), from a minute before `since` to 15 minutes after
+    /// `until`, as Tencent retries a callback for 12 minutes: an end received outside that
+    /// span of its `event_time` is not found. Each push counts once, by the end the store
+    /// keeps for it (the earliest).
+    pub fn interruptions(&self, query: &InterruptionQuery) -> Result<Interruptions, Error> {
         let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
-        let mut statement = self
-            .conn
-            .prepare_cached(
-                "SELECT (end_time - ?1) / ?6, errcode, count(*) FROM pushes \
-                 WHERE end_time BETWEEN ?1 AND ?2 AND (?3 IS NULL OR domain = ?3) \
-                 AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5) \
-                 GROUP BY 1, 2 \
-                 UNION ALL \
-                 SELECT (lost_at - ?1) / ?6, NULL, count(*) FROM pushes \
-                 WHERE end_time IS NULL AND lost_at BETWEEN ?1 AND ?2 \
-                 AND (?3 IS NULL OR domain = ?3) AND (?4 IS NULL OR app = ?4) \
-                 AND (?5 IS NULL OR stream = ?5) GROUP BY 1",
-            )
-            .map_err(db)?;
-        let rows = statement
-            .query_map(
-                params![since, until, filter.domain, filter.app, filter.stream, bucket.max(1)],
-                |row| {
-                    let errcode: Option<i64> = row.get(1)?;
-                    let count: i64 = row.get(2)?;
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        errcode.and_then(|e| u32::try_from(e).ok()),
-                        u64::try_from(count).unwrap_or(0),
-                    ))
-                },
-            )
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
-        Ok(rows)
-    }
-
-    /// One page of the interruptions of a window, newest first: `limit` pushes from
-    /// `offset`, of the streams `filter` selects, that ended from `since` to `until` with an
-    /// errcode `errcodes` admits, or (when `errcodes` admits `None`) were found lost by a poll
-    /// in that time. The page's keys come from an index alone; only its rows are read whole,
-    /// with the pushes near their errcode-21 ends (so that a replacement says so).
-    pub fn interruption_page(
-        &self,
-        since: i64,
-        until: i64,
-        filter: &StreamFilter,
-        errcodes: &Errcodes,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<Session>, Error> {
-        let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
-        let (offset, limit) = (
-            i64::try_from(offset).unwrap_or(i64::MAX),
-            i64::try_from(limit).unwrap_or(i64::MAX),
-        );
-        let ended = errcodes.sql("errcode");
-        let lost = if errcodes.admits_lost() {
-            "UNION ALL SELECT domain, app, stream, sequence, lost_at FROM pushes \
+        let q = query;
+        let sql = "SELECT at, errcode, domain, app, stream, sequence FROM ( \
+             SELECT c.event_time AS at, p.errcode, p.domain, p.app, p.stream, p.sequence \
+             FROM callbacks c JOIN pushes p ON p.domain = c.domain AND p.app = c.app \
+             AND p.stream = c.stream AND p.sequence = c.sequence \
+             WHERE c.event_type = 0 AND c.received BETWEEN ?1 - 60 AND ?2 + 900 \
+             AND c.event_time BETWEEN ?1 AND ?2 AND p.end_time = c.event_time \
+             AND (?3 IS NULL OR c.domain = ?3) AND (?4 IS NULL OR c.app = ?4) \
+             AND (?5 IS NULL OR c.stream = ?5) \
+             UNION ALL SELECT lost_at, NULL, domain, app, stream, sequence FROM pushes \
              WHERE end_time IS NULL AND lost_at BETWEEN ?1 AND ?2 AND (?3 IS NULL OR domain = ?3) \
-             AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5)"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT domain, app, stream, sequence FROM ( \
-             SELECT domain, app, stream, sequence, end_time AS at FROM pushes \
-             WHERE end_time BETWEEN ?1 AND ?2 AND {ended} AND (?3 IS NULL OR domain = ?3) \
-             AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5) {lost}) \
-             ORDER BY at DESC, domain DESC, app DESC, stream DESC, sequence DESC \
-             LIMIT ?6 OFFSET ?7"
-        );
-        let keys: Vec<(Stream, String)> = {
-            let mut statement = self.conn.prepare_cached(&sql).map_err(db)?;
-            statement
-                .query_map(
-                    params![since, until, filter.domain, filter.app, filter.stream, limit, offset],
-                    |row| {
-                        Ok((
-                            Stream::new(
-                                row.get::<_, String>(0)?,
-                                row.get::<_, String>(1)?,
-                                row.get::<_, String>(2)?,
-                            ),
-                            row.get::<_, String>(3)?,
-                        ))
-                    },
-                )
-                .map_err(db)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(db)?
-        };
+             AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5)) \
+             ORDER BY at DESC, domain DESC, app DESC, stream DESC, sequence DESC";
+        let mut counts: HashMap<(i64, Option<u32>), u64> = HashMap::new();
+        let mut keys: Vec<(Stream, String)> = Vec::new();
+        let mut admitted = 0usize;
+        {
+            let mut statement = self.conn.prepare_cached(sql).map_err(db)?;
+            let mut rows = statement
+                .query(params![
+                    q.since,
+                    q.until,
+                    q.filter.domain,
+                    q.filter.app,
+                    q.filter.stream
+                ])
+                .map_err(db)?;
+            let bucket = q.bucket.max(1);
+            while let Some(row) = rows.next().map_err(db)? {
+                let at: i64 = row.get(0).map_err(db)?;
+                let errcode = row
+                    .get::<_, Option<i64>>(1)
+                    .map_err(db)?
+                    .and_then(|e| u32::try_from(e).ok());
+                *counts
+                    .entry(((at - q.since) / bucket, errcode))
+                    .or_default() += 1;
+                let passes = match errcode {
+                    Some(errcode) => q.errcodes.admits(errcode),
+                    None => q.errcodes.admits_lost(),
+                };
+                if !passes {
+                    continue;
+                }
+                if admitted >= q.offset && keys.len() < q.limit {
+                    keys.push((
+                        Stream::new(
+                            row.get::<_, String>(2).map_err(db)?,
+                            row.get::<_, String>(3).map_err(db)?,
+                            row.get::<_, String>(4).map_err(db)?,
+                        ),
+                        row.get::<_, String>(5).map_err(db)?,
+                    ));
+                }
+                admitted += 1;
+            }
+        }
+        let mut counts: Vec<(i64, Option<u32>, u64)> =
+            counts.into_iter().map(|((b, e), n)| (b, e, n)).collect();
+        counts.sort_unstable();
         let mut sessions = Sessions::new();
         for (stream, sequence) in &keys {
             self.pushes(
@@ -362,7 +369,10 @@ impl Reader {
             })
             .collect();
         rows.sort_by_key(|(at, _)| *at);
-        Ok(rows.into_iter().map(|(_, s)| s).collect())
+        Ok(Interruptions {
+            counts,
+            rows: rows.into_iter().map(|(_, s)| s).collect(),
+        })
     }
 
     /// The streams the latest polls of the API listed (all, or one stream's), into `sessions`.

@@ -19,7 +19,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/1.sql"),
     include_str!("migrations/2.sql"),
     include_str!("migrations/3.sql"),
-    include_str!("migrations/4.sql"),
 ];
 
 /// How long a statement waits for another process's write lock before it fails.

@@ -261,19 +261,17 @@ impl Reader {
     /// The ends are found through the index of receipt times (no index of their own, which
     /// would cost every callback's commit), from a minute before `since` to 15 minutes after
     /// `until`, as Tencent retries a callback for 12 minutes: an end received outside that
-    /// span of its `event_time` is not found. Each push counts once, by the end the store
-    /// keeps for it (the earliest).
+    /// span of its `event_time` is not found. Each stream end counts once (the store keeps a
+    /// redelivery once); a push is counted twice only if Tencent reported two ends of it at
+    /// different times, and its row then shows the earlier.
     pub fn interruptions(&self, query: &InterruptionQuery) -> Result<Interruptions, Error> {
         let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
         let q = query;
         let sql = "SELECT at, errcode, domain, app, stream, sequence FROM ( \
-             SELECT c.event_time AS at, p.errcode, p.domain, p.app, p.stream, p.sequence \
-             FROM callbacks c JOIN pushes p ON p.domain = c.domain AND p.app = c.app \
-             AND p.stream = c.stream AND p.sequence = c.sequence \
-             WHERE c.event_type = 0 AND c.received BETWEEN ?1 - 60 AND ?2 + 900 \
-             AND c.event_time BETWEEN ?1 AND ?2 AND p.end_time = c.event_time \
-             AND (?3 IS NULL OR c.domain = ?3) AND (?4 IS NULL OR c.app = ?4) \
-             AND (?5 IS NULL OR c.stream = ?5) \
+             SELECT event_time AS at, errcode, domain, app, stream, sequence FROM callbacks \
+             WHERE event_type = 0 AND received BETWEEN ?1 - 60 AND ?2 + 900 \
+             AND event_time BETWEEN ?1 AND ?2 AND (?3 IS NULL OR domain = ?3) \
+             AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5) \
              UNION ALL SELECT lost_at, NULL, domain, app, stream, sequence FROM pushes \
              WHERE end_time IS NULL AND lost_at BETWEEN ?1 AND ?2 AND (?3 IS NULL OR domain = ?3) \
              AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5)) \

@@ -1,5 +1,8 @@
 use super::DedupeKey;
 
+/// Slots a new table starts with (12 bytes each): a small use costs 12 KiB.
+const INITIAL_SLOTS: usize = 1_024;
+
 /// What [`Deduper::check`] found.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[non_exhaustive]
@@ -94,7 +97,8 @@ impl Deduper {
     /// How many distinct events [`Deduper::new`] checks exactly.
     pub const DEFAULT_LIMIT: usize = 4_000_000;
 
-    /// A deduper exact for [`DEFAULT_LIMIT`](Deduper::DEFAULT_LIMIT) events, in at most 64 MiB.
+    /// A deduper exact for [`DEFAULT_LIMIT`](Deduper::DEFAULT_LIMIT) events, in at most 64 MiB
+    /// (12 KiB while it holds few).
     ///
     /// # Example
     /// ```
@@ -105,7 +109,8 @@ impl Deduper {
         Deduper::with_limit(Deduper::DEFAULT_LIMIT)
     }
 
-    /// A deduper exact for `limit` distinct events (at least 16), in about 14 bytes per event.
+    /// A deduper exact for `limit` distinct events (at least 16). Its table grows with what it
+    /// holds, from 12 KiB, doubling when 7/8 full, up to about 14 bytes per event of `limit`.
     ///
     /// # Example
     /// ```
@@ -120,16 +125,42 @@ impl Deduper {
     /// ```
     pub fn with_limit(limit: usize) -> Deduper {
         let limit = limit.max(16);
-        // Load factor at most 7/8: linear probing stays short.
-        let slots = limit + limit / 7 + 1;
         Deduper {
-            slots: vec![[0; 3]; slots],
+            slots: vec![[0; 3]; Self::slots_for(limit).min(INITIAL_SLOTS)],
             len: 0,
             limit,
             base: None,
             forgotten_until: None,
             repeats: 0,
             unverified: 0,
+        }
+    }
+
+    /// The table size that holds `keys` at a load of at most 7/8, where linear probing stays
+    /// short: the size the table grows to, and at most the size for the limit.
+    const fn slots_for(keys: usize) -> usize {
+        keys + keys / 7 + 1
+    }
+
+    /// Doubles the table (up to the size for the limit) once it is 7/8 full, moving every key
+    /// to its new home: the table's memory follows what it holds.
+    fn grow_if_full(&mut self) {
+        let most = Self::slots_for(self.limit);
+        if self.slots.len() >= most || self.len * 8 < self.slots.len() * 7 {
+            return;
+        }
+        let size = self.slots.len().saturating_mul(2).min(most);
+        let old = core::mem::replace(&mut self.slots, vec![[0; 3]; size]);
+        for slot in old {
+            let key = u64::from(slot[0]) | u64::from(slot[1]) << 32;
+            if key == 0 {
+                continue;
+            }
+            let mut at = self.home(key);
+            while self.key(at) != 0 {
+                at = self.next(at);
+            }
+            self.slots[at] = slot;
         }
     }
 
@@ -160,6 +191,7 @@ impl Deduper {
         }
         self.slots[slot] = entry(key, pack(event_time, base));
         self.len += 1;
+        self.grow_if_full();
         let verdict = match self.forgotten_until {
             Some(until) if event_time <= until => {
                 self.unverified += 1;

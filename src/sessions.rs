@@ -433,7 +433,7 @@ impl Sessions {
             start,
             end,
             stop_reason: record.stop_reason.clone(),
-            client_ip: record.client_ip().map(str::to_owned),
+            client_ip: record.client_address().map(str::to_owned),
         };
         let known = self
             .recorded

@@ -290,14 +290,14 @@ fn event_list_with_and_without_envelope() {
         panic!("two records")
     };
     assert_eq!(a.stream_name, "room42");
-    assert_eq!(a.client_ip(), None);
-    assert_eq!(b.client_ip(), Some("198.51.100.23"));
-    assert_eq!(a.duration(), Duration::from_secs(60));
-    assert_eq!(b.duration(), Duration::from_secs(10));
+    assert_eq!(a.client_address(), None);
+    assert_eq!(b.client_address(), Some("198.51.100.23"));
+    assert_eq!(a.elapsed(), Duration::from_secs(60));
+    assert_eq!(b.elapsed(), Duration::from_secs(10));
     assert_eq!(a.start_time_unix(), Ok(1_546_603_138));
     assert_eq!(a.end_time_unix(), Ok(1_546_603_198));
-    assert_eq!(a.resolution(), Some((640, 352)));
-    assert_eq!(b.resolution(), None);
+    assert_eq!(a.frame_size(), Some((640, 352)));
+    assert_eq!(b.frame_size(), None);
     assert_eq!(
         a.stream_end_time, "2019-01-04T11:59:58Z",
         "times stay as given"
@@ -416,7 +416,7 @@ fn official_response_examples() {
     let now = &current.events()[0];
     assert_eq!(now.cause().category(), Category::ClientClosed);
     assert_eq!(now.interruption(), None);
-    assert_eq!(now.client_ip(), Some("180.163.8.244"));
+    assert_eq!(now.client_address(), Some("180.163.8.244"));
     assert_eq!(
         current.request_id.as_deref(),
         Some("8e50cdb5-56dc-408b-89b0-31818958d424")

@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(cause.category(), i.category());
                 }
                 assert_eq!(cause.text(), info.stop_reason);
-                let _ = (info.record(), info.start_time_unix(), info.client_ip(), info.resolution());
+                let _ = (info.record(), info.start_time_unix(), info.client_address(), info.frame_size());
             }
         }
         Ok(Some(Line::ApiError(error))) => {

@@ -22,7 +22,7 @@ use crate::Interruption;
 ///     "PageNum": 1, "PageSize": 100, "TotalNum": 1, "TotalPage": 1, "RequestId": "r-1"}}"#)?;
 /// let record = &page.events()[0];
 /// assert_eq!(record.interruption().unwrap().category(), Category::Network);
-/// assert_eq!(record.client_ip(), None);
+/// assert_eq!(record.client_address(), None);
 /// assert_eq!(record.end_time_unix(), Ok(1_546_603_198));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -70,8 +70,9 @@ impl EventListResponse {
     }
 }
 
-/// One push session of DescribeLiveStreamEventList. The text fields stay as the API gave them;
-/// the accessors parse them.
+/// One push session of DescribeLiveStreamEventList. The fields stay as the API gave them; the
+/// methods, named apart from them, parse them (`elapsed`, `client_address`, `frame_size`,
+/// `start_time_unix`, `end_time_unix`, `cause`).
 #[derive(Clone, PartialEq, Eq, Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 #[non_exhaustive]
@@ -107,25 +108,26 @@ pub struct TimeError {
 }
 
 impl StreamEventInfo {
-    /// The push's length.
+    /// The push's length: the `duration` field (seconds) as a `Duration`.
     ///
     /// # Example
     /// ```
     /// let record = tencent_css_errcode::events::StreamEventInfo::default();
-    /// assert_eq!(record.duration().as_secs(), 0);
+    /// assert_eq!(record.elapsed().as_secs(), 0);
     /// ```
-    pub fn duration(&self) -> Duration {
+    pub fn elapsed(&self) -> Duration {
         Duration::from_secs(self.duration)
     }
 
-    /// The client's IP address; `None` for `-` (a private network) or an empty field.
+    /// The client's IP address from the `client_ip` field; `None` for `-` (a private network)
+    /// or an empty field.
     ///
     /// # Example
     /// ```
     /// let record = tencent_css_errcode::events::StreamEventInfo::default();
-    /// assert_eq!(record.client_ip(), None);
+    /// assert_eq!(record.client_address(), None);
     /// ```
-    pub fn client_ip(&self) -> Option<&str> {
+    pub fn client_address(&self) -> Option<&str> {
         match self.client_ip.trim() {
             "" | "-" => None,
             ip => Some(ip),
@@ -156,15 +158,15 @@ impl StreamEventInfo {
         parse_utc_time(&self.stream_end_time)
     }
 
-    /// `Resolution` as (width, height), if it has the form `W*H`.
+    /// The `resolution` field as (width, height), if it has the form `W*H`.
     ///
     /// # Example
     /// ```
     /// let mut record = tencent_css_errcode::events::StreamEventInfo::default();
     /// record.resolution = "640*352".into();
-    /// assert_eq!(record.resolution(), Some((640, 352)));
+    /// assert_eq!(record.frame_size(), Some((640, 352)));
     /// ```
-    pub fn resolution(&self) -> Option<(u32, u32)> {
+    pub fn frame_size(&self) -> Option<(u32, u32)> {
         let (w, h) = self.resolution.split_once('*')?;
         Some((w.trim().parse().ok()?, h.trim().parse().ok()?))
     }

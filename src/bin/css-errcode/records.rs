@@ -236,8 +236,8 @@ impl Output {
                     record.domain_name,
                     record.stream_start_time,
                     record.stream_end_time,
-                    format!("{}s", record.duration().as_secs()),
-                    record.client_ip().unwrap_or("-"),
+                    format!("{}s", record.elapsed().as_secs()),
+                    record.client_address().unwrap_or("-"),
                     cause_text(record, self.lang)
                 );
                 text
@@ -261,8 +261,8 @@ impl Output {
                     record.domain_name.clone(),
                     record.stream_start_time.clone(),
                     record.stream_end_time.clone(),
-                    record.duration().as_secs().to_string(),
-                    record.client_ip().unwrap_or("").to_owned(),
+                    record.elapsed().as_secs().to_string(),
+                    record.client_address().unwrap_or("").to_owned(),
                     cause.category().name().to_owned(),
                     i.map(|i| i.errcode().to_string()).unwrap_or_default(),
                     i.and_then(|i| i.reason())

@@ -435,18 +435,21 @@ impl Sessions {
             stop_reason: record.stop_reason.clone(),
             client_ip: record.client_address().map(str::to_owned),
         };
+        self.insert_record(stream, recorded);
+        true
+    }
+
+    /// Keeps one API record's push, within the limit.
+    fn insert_record(&mut self, stream: Stream, recorded: Recorded) {
         let known = self
             .recorded
             .get(&stream)
             .is_some_and(|records| records.contains(&recorded));
         if !known && self.pushes >= self.limit {
             self.dropped += 1;
-            return true;
-        }
-        if self.recorded.entry(stream).or_default().insert(recorded) {
+        } else if self.recorded.entry(stream).or_default().insert(recorded) {
             self.pushes += 1;
         }
-        true
     }
 
     /// What a store kept of one push (the store's `pushes` table).

@@ -70,10 +70,10 @@ fn generated() -> (Vec<Push>, Vec<String>) {
 fn run(args: &[&str], input: &str) -> (Option<i32>, String, String) {
     let dir = std::env::temp_dir().join(format!("css-sessions-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!(
-        "log-{}.jsonl",
-        args.join("_").replace(['-', ' '], "")
-    ));
+    // A file of its own for every call: tests run at once, some with the same arguments.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let file = dir.join(format!("log-{call}.jsonl"));
     std::fs::write(&file, input).unwrap();
     let output = Command::new(BIN)
         .arg("sessions")
@@ -209,4 +209,60 @@ fn live_streams_filters_and_formats() {
     let (_, table, _) = run(&[], &log);
     assert!(table.starts_with("STREAM"), "{table}");
     assert!(table.contains("refused 18 (one of 28)"), "{table}");
+}
+
+#[test]
+fn api_record_pages_are_pushes_too_paired_with_callbacks_by_time() {
+    let callback = |kind: u8, time: i64| {
+        let mut body = json!({"t": 0, "sign": "x", "event_type": kind, "app": "push.example.com",
+            "appname": "live", "stream_id": "room1", "sequence": "77", "event_time": time});
+        if kind == 0 {
+            body["errcode"] = json!(12);
+            body["push_duration"] = json!("600000");
+        }
+        body.to_string()
+    };
+    // One page of DescribeLiveStreamEventList (what `records --format jsonl` writes): the same
+    // push as the callbacks (its times a second off), and one the callbacks never told.
+    let page = json!({"Response": {"EventList": [
+        {"AppName": "live", "DomainName": "push.example.com", "StreamName": "room1",
+         "StreamStartTime": "2023-11-14T22:00:01Z", "StreamEndTime": "2023-11-14T22:10:01Z",
+         "StopReason": "推流链路网络异常(12)", "Duration": 600, "ClientIp": "-", "Resolution": ""},
+        {"AppName": "live", "DomainName": "push.example.com", "StreamName": "room2",
+         "StreamStartTime": "2023-11-14T23:00:00Z", "StreamEndTime": "2023-11-14T23:05:00Z",
+         "StopReason": "客户端主动断流", "Duration": 300, "ClientIp": "198.51.100.9", "Resolution": ""},
+        {"AppName": "live", "DomainName": "push.example.com", "StreamName": "room3",
+         "StreamStartTime": "yesterday", "StreamEndTime": "today", "StopReason": "", "Duration": 0,
+         "ClientIp": "", "Resolution": ""}
+    ], "TotalNum": 3, "RequestId": "r"}});
+    let log = [
+        callback(1, 1_699_999_200),
+        page.to_string(),
+        callback(0, 1_699_999_800),
+    ]
+    .join("\n");
+    let (code, stdout, stderr) = run(&["--format", "jsonl"], &log);
+    assert_eq!(
+        code,
+        Some(1),
+        "the record with unreadable times is malformed: {stderr}"
+    );
+    assert!(stderr.contains(":2: malformed"), "{stderr}");
+    let rows: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (&rows[0]["stream"], &rows[0]["sequence"]),
+        (&json!("room1"), &json!("77"))
+    );
+    assert_eq!(
+        (&rows[1]["stream"], &rows[1]["sequence"]),
+        (&json!("room2"), &Value::Null)
+    );
+    assert_eq!(
+        (&rows[1]["duration_s"], &rows[1]["category"]),
+        (&json!(300), &json!("client_closed"))
+    );
 }

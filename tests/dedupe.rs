@@ -59,7 +59,11 @@ fn past_the_limit_it_forgets_the_oldest_and_says_so() {
         deduper.check(key(n), n as i64);
     }
     assert!(deduper.len() <= limit);
-    assert_eq!(deduper.memory_bytes(), bound, "the table never grows past its bound");
+    assert_eq!(
+        deduper.memory_bytes(),
+        bound,
+        "the table never grows past its bound"
+    );
     // The newest events are remembered exactly...
     let newest = limit as u64 * 3 - 1;
     assert_eq!(deduper.check(key(newest), newest as i64), Verdict::Repeat);

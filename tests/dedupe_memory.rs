@@ -53,7 +53,11 @@ fn a_deduper_allocates_what_it_holds_up_to_its_bound() {
     let after = LIVE.load(Ordering::SeqCst) - before;
     // 10,000 keys at most 7/8 full in 12-byte slots: under 256 KiB (was 55 MB up front).
     assert!(after <= 256 << 10, "10,000 keys hold {after} bytes");
-    assert_eq!(after, deduper.memory_bytes(), "memory_bytes reports the table");
+    assert_eq!(
+        after,
+        deduper.memory_bytes(),
+        "memory_bytes reports the table"
+    );
     // Every key is still found after the table grew.
     assert!((0..10_000).all(|n| deduper.contains(key(n))));
     assert_eq!(deduper.check(key(17), 17), Verdict::Repeat);
@@ -70,6 +74,9 @@ fn a_deduper_allocates_what_it_holds_up_to_its_bound() {
     assert!(small.memory_bytes() <= bound);
     // While growing, the old table (less than the bound) and the new one are alive together.
     let peak = PEAK.load(Ordering::SeqCst) - base;
-    assert!(peak <= bound * 2 + (64 << 10), "peak {peak} bytes against a bound of {bound}");
+    assert!(
+        peak <= bound * 2 + (64 << 10),
+        "peak {peak} bytes against a bound of {bound}"
+    );
     assert!(small.len() <= 100_000);
 }

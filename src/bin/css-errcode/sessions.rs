@@ -97,6 +97,16 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
                 }
                 Ok(numbered) => {
                     read = numbered.number;
+                    let mut report = |what: &dyn std::fmt::Display| {
+                        malformed += 1;
+                        if malformed as usize <= SHOWN {
+                            eprintln!(
+                                "css-errcode: {}:{}: malformed: {what}",
+                                input.name(),
+                                numbered.number
+                            );
+                        }
+                    };
                     match numbered.line {
                         Ok(Line::Callback(event)) => sessions.add(&event),
                         // A page of DescribeLiveStreamEventList (what `records --format
@@ -104,29 +114,13 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
                         Ok(Line::Page(page)) => {
                             for record in page.events() {
                                 if !sessions.add_record(record) {
-                                    malformed += 1;
-                                    if malformed as usize <= SHOWN {
-                                        eprintln!(
-                                            "css-errcode: {}:{}: malformed: a record's times cannot be read",
-                                            input.name(),
-                                            numbered.number
-                                        );
-                                    }
+                                    report(&"a record's times cannot be read");
                                 }
                             }
                         }
                         // API errors and other lines tell nothing of a push.
                         Ok(_) => {}
-                        Err(e) => {
-                            malformed += 1;
-                            if malformed as usize <= SHOWN {
-                                eprintln!(
-                                    "css-errcode: {}:{}: malformed: {e}",
-                                    input.name(),
-                                    numbered.number
-                                );
-                            }
-                        }
+                        Err(e) => report(&e),
                     }
                 }
             }

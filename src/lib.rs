@@ -23,10 +23,13 @@
 //!   records, the normalised `Record`, `LineReader` and `Deduper`; and the `receiver` module's
 //!   answer rules; the `sessions` module: pushes paired by `sequence`, and live streams.
 //! - `push-url`: the `push_url` module: parse, sign and preflight push URLs.
-//! - `api`: the `api` module: DescribeLiveStreamEventList, TC3-signed, paged and retried.
+//! - `api`: the `api` module: DescribeLiveStreamEventList and DescribeLiveStreamOnlineList,
+//!   TC3-signed, paged and retried.
 //! - `cli`: the `css-errcode` binary.
 //! - `store`: the `store` module: the receiver's durable store of callbacks, in SQLite.
-//! - `router`: `receiver::Receiver`, the receiver as an axum `Router` to serve or nest.
+//! - `router`: `receiver::Receiver`, the receiver as two axum `Router`s (callbacks, admin) to
+//!   serve or nest.
+//! - `page`: the `page` module: the Stream Interruption Records page the admin router serves.
 //! - `serve`: the binary's `serve` and `export` commands.
 //!
 //! The README has the command-line tool, the category table and the stability promises.

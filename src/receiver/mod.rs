@@ -45,6 +45,8 @@ pub use rules::{Answer, BODY_LIMIT, Decision, Keep, Outcome, Request, Rules, Sto
 
 #[cfg(feature = "router")]
 pub use router::Receiver;
+#[cfg(all(feature = "router", feature = "api"))]
+pub use router::ReconcileError;
 
 /// The current Unix time in seconds, for the receiver and its store (0 before 1970).
 #[cfg(feature = "store")]

@@ -13,6 +13,26 @@ use super::{Answer, BODY_LIMIT, Decision, Request, Rules, StoreError};
 use crate::sessions::{LiveStream, Session, Stream};
 use crate::store::{Reader, Store};
 
+/// Why one poll of [`Receiver::reconcile`] changed nothing.
+#[cfg(feature = "api")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReconcileError {
+    /// DescribeLiveStreamOnlineList failed for this scope (`domain/AppName`, `*` for every
+    /// domain), after its retries.
+    #[error("DescribeLiveStreamOnlineList for {scope}: {source}")]
+    Api {
+        /// The scope polled.
+        scope: String,
+        /// The API's error.
+        #[source]
+        source: crate::api::Error,
+    },
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
 /// How long `/healthz` waits for the writer's answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -102,31 +122,34 @@ impl Receiver {
         &self,
         client: &crate::api::Client,
         apps: &[String],
-    ) -> Vec<Result<crate::sessions::Reconciled, String>> {
+    ) -> Vec<Result<crate::sessions::Reconciled, ReconcileError>> {
         let open = match self.store.open_scopes() {
             Ok(open) => open,
             Err(e) => {
                 tracing::warn!(error = %e, "reconcile: cannot read the open pushes");
                 self.metrics.reconciled(None);
-                return vec![Err(e.to_string())];
+                return vec![Err(ReconcileError::Store(e))];
             }
         };
         crate::sessions::scopes(open, apps)
             .into_iter()
             .map(|(domain, app)| {
+                let scope = format!("{}/{app}", domain.as_deref().unwrap_or("*"));
                 let mut query = crate::api::OnlineQuery::new().app(app.clone());
                 if let Some(domain) = &domain {
                     query = query.domain(domain.clone());
                 }
                 let result = client
                     .online(&query)
-                    .map_err(|e| e.to_string())
-                    .and_then(|poll| self.store.reconcile(&poll).map_err(|e| e.to_string()));
+                    .map_err(|source| ReconcileError::Api {
+                        scope: scope.clone(),
+                        source,
+                    })
+                    .and_then(|poll| Ok(self.store.reconcile(&poll)?));
                 match &result {
                     Ok(changed) => {
                         tracing::info!(
-                            domain = domain.as_deref().unwrap_or("*"),
-                            %app,
+                            %scope,
                             missed = changed.missed,
                             end_not_received = changed.lost,
                             start_not_received = changed.start_not_received,
@@ -135,12 +158,7 @@ impl Receiver {
                         self.metrics.reconciled(Some(changed.lost));
                     }
                     Err(e) => {
-                        tracing::warn!(
-                            domain = domain.as_deref().unwrap_or("*"),
-                            %app,
-                            error = %e,
-                            "reconcile: the query failed; nothing changed"
-                        );
+                        tracing::warn!(%scope, error = %e, "reconcile failed; nothing changed");
                         self.metrics.reconciled(None);
                     }
                 }

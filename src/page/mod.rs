@@ -158,7 +158,7 @@ impl PageQuery {
                     reason: "the window ends before it starts".to_owned(),
                 });
             }
-            if until - since > MAX_WINDOW_SECONDS {
+            if until.saturating_sub(since) > MAX_WINDOW_SECONDS {
                 return Err(QueryError::Invalid {
                     parameter: "since",
                     reason: "the window is longer than 90 days".to_owned(),
@@ -168,11 +168,23 @@ impl PageQuery {
         Ok(query)
     }
 
-    /// The window at `now`: `since` and `until`, with their defaults.
+    /// The window at `now`: `since` and `until`, with their defaults (the 24 hours before
+    /// `until`, and now), and never longer than [`MAX_WINDOW_SECONDS`].
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::page::{MAX_WINDOW_SECONDS, PageQuery};
+    /// let query = PageQuery::parse(&[("since".to_owned(), i64::MIN.to_string())])?;
+    /// assert_eq!(query.window(1_000_000_000), (1_000_000_000 - MAX_WINDOW_SECONDS, 1_000_000_000));
+    /// # Ok::<(), tencent_css_errcode::page::QueryError>(())
+    /// ```
     pub fn window(&self, now: i64) -> (i64, i64) {
         let until = self.until.unwrap_or(now);
-        let since = self.since.unwrap_or(until.saturating_sub(86_400));
-        (since, until)
+        let since = self
+            .since
+            .unwrap_or(until.saturating_sub(86_400))
+            .max(until.saturating_sub(MAX_WINDOW_SECONDS));
+        (since.min(until), until)
     }
 
     /// This query as a query string (the same filters and language), at `page`.
@@ -419,7 +431,7 @@ const BUCKETS: [i64; 11] = [
 
 /// The bucket a chart of the window uses: the smallest of [`BUCKETS`] giving at most 48.
 fn bucket_of(since: i64, until: i64) -> i64 {
-    let span = (until - since).max(1) + 1;
+    let span = until.saturating_sub(since).max(1).saturating_add(1);
     BUCKETS
         .iter()
         .copied()
@@ -566,7 +578,7 @@ pub fn overview(
     // The chart and the counts: every push of the window, by bucket and errcode, from an
     // index; the errcode's category is the library's (an errcode alone, as a callback has it).
     let bucket = bucket_of(since, until);
-    let buckets = usize::try_from((until - since).max(0) / bucket + 1).unwrap_or(1);
+    let buckets = usize::try_from(until.saturating_sub(since).max(0) / bucket + 1).unwrap_or(1);
     let mut counts = vec![[0u64; 13]; buckets];
     let mut by_category = [0u64; 13];
     let mut total = 0u64;

@@ -55,6 +55,23 @@ impl OnlineQuery {
         }
     }
 
+    /// The query of one scope that [`crate::sessions::scopes`] gives: a domain (or every
+    /// domain) and an AppName.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::api::OnlineQuery;
+    /// let query = OnlineQuery::scope(Some("push.example.com"), "edu");
+    /// assert_eq!(query, OnlineQuery::new().domain("push.example.com").app("edu"));
+    /// ```
+    pub fn scope(domain: Option<&str>, app: &str) -> OnlineQuery {
+        let query = OnlineQuery::new().app(app);
+        match domain {
+            Some(domain) => query.domain(domain),
+            None => query,
+        }
+    }
+
     /// Only this push domain (`DomainName`).
     pub fn domain(mut self, domain: impl Into<String>) -> OnlineQuery {
         self.domain = Some(domain.into());

@@ -135,10 +135,7 @@ impl Receiver {
             .into_iter()
             .map(|(domain, app)| {
                 let scope = format!("{}/{app}", domain.as_deref().unwrap_or("*"));
-                let mut query = crate::api::OnlineQuery::new().app(app.clone());
-                if let Some(domain) = &domain {
-                    query = query.domain(domain.clone());
-                }
+                let query = crate::api::OnlineQuery::scope(domain.as_deref(), &app);
                 let result = client
                     .online(&query)
                     .map_err(|source| ReconcileError::Api {

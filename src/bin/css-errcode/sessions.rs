@@ -132,11 +132,7 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
             .endpoint(options.endpoint.as_deref().unwrap_or(DEFAULT_ENDPOINT));
         let apps: Vec<String> = options.app.iter().cloned().collect();
         for (domain, app) in scopes(sessions.open_scopes(), &apps) {
-            let mut query = OnlineQuery::new().app(app.clone());
-            if let Some(domain) = &domain {
-                query = query.domain(domain.clone());
-            }
-            match client.online(&query) {
+            match client.online(&OnlineQuery::scope(domain.as_deref(), &app)) {
                 Ok(poll) => {
                     sessions.reconcile(&poll);
                 }

@@ -25,8 +25,6 @@ use text::{Labels, labels};
 pub const ROWS_PER_PAGE: usize = 100;
 /// The longest window the page takes: 90 days.
 pub const MAX_WINDOW_SECONDS: i64 = 90 * 86_400;
-/// The longest query string the page takes, in bytes.
-pub const MAX_QUERY_BYTES: usize = 2_048;
 
 /// A query string the page refuses (answered 400), naming the parameter and what is wrong.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
@@ -48,9 +46,6 @@ pub enum QueryError {
         /// What is wrong with its value.
         reason: String,
     },
-    /// Longer than [`MAX_QUERY_BYTES`].
-    #[error("the query string is {0} bytes, over the {MAX_QUERY_BYTES} the page takes")]
-    TooLong(usize),
 }
 
 /// Why a page could not be rendered.

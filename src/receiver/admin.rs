@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use super::Receiver;
 use super::router::api_error;
 
-/// The longest query string an admin route takes.
+/// The longest query string an admin route takes (the page's and the API's alike).
 const MAX_QUERY_BYTES: usize = 2_048;
 
 /// Query parameters that look like a credential: refused, so that a token never travels in a

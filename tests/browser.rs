@@ -32,17 +32,6 @@ fn missing() -> Option<String> {
     None
 }
 
-fn end(stream: &str, sequence: &str, time: i64, errcode: u32) -> String {
-    let t = now() + 600;
-    json!({
-        "t": t, "sign": tencent_css_errcode::events::sign(KEY, t), "event_type": 0,
-        "app": "push.example.com", "appname": "live", "stream_id": stream, "sequence": sequence,
-        "event_time": time, "errcode": errcode, "push_duration": "120000",
-        "user_ip": "198.51.100.7", "node": "203.0.113.9"
-    })
-    .to_string()
-}
-
 #[test]
 fn the_page_in_chromium_shows_what_was_sent() {
     if let Some(what) = missing() {
@@ -66,11 +55,11 @@ fn the_page_in_chromium_shows_what_was_sent() {
     let codes = [12, 1, 12, 18, 20, 12, 3, 40, 12, 21];
     for n in 0..30u32 {
         let errcode = codes[n as usize % codes.len()];
-        bodies.push(end(
+        bodies.push(push_callback(
             &format!("room{}", n % 7),
             &format!("e{n}"),
             now - 80_000 + i64::from(n) * 2_500,
-            errcode,
+            Some(errcode),
         ));
     }
     for body in &bodies {

@@ -7,7 +7,6 @@
 mod receiver;
 
 use receiver::*;
-use serde_json::json;
 
 const TOKEN: &str = "admin-token-for-tests-0123456789";
 
@@ -25,19 +24,6 @@ fn admin(server: &Server, path: &str, headers: &[(&str, &str)]) -> (u16, String,
 }
 
 const BEARER: (&str, &str) = ("Authorization", "Bearer admin-token-for-tests-0123456789");
-
-/// An end of `stream` (sequence `sequence`) at `time` with `errcode`, after a push of
-/// `seconds`.
-fn end(stream: &str, sequence: &str, time: i64, errcode: u32, seconds: u64) -> String {
-    let t = now() + 600;
-    json!({
-        "t": t, "sign": tencent_css_errcode::events::sign(KEY, t), "event_type": 0,
-        "app": "push.example.com", "appname": "live", "stream_id": stream, "sequence": sequence,
-        "event_time": time, "errcode": errcode, "push_duration": (seconds * 1000).to_string(),
-        "user_ip": "198.51.100.7", "node": "203.0.113.9"
-    })
-    .to_string()
-}
 
 #[test]
 fn the_callback_listener_says_nothing_of_the_streams() {
@@ -167,11 +153,11 @@ fn the_page_shows_what_was_sent_filtered_translated_and_escaped() {
     ));
     // Interruptions: network (12) twice, account in arrears (18 has many sub-codes: bare),
     // a client stop (1), and one a week ago (outside the default window).
-    post(end("roomA", "a1", now - 3_000, 12, 100));
-    post(end("roomA", "a2", now - 2_000, 12, 100));
-    post(end("roomB", "b9", now - 1_000, 18, 100));
-    post(end("roomC", "c1", now - 500, 1, 100));
-    post(end("roomOld", "o1", now - 7 * 86_400, 12, 100));
+    post(push_callback("roomA", "a1", now - 3_000, Some(12)));
+    post(push_callback("roomA", "a2", now - 2_000, Some(12)));
+    post(push_callback("roomB", "b9", now - 1_000, Some(18)));
+    post(push_callback("roomC", "c1", now - 500, Some(1)));
+    post(push_callback("roomOld", "o1", now - 7 * 86_400, Some(12)));
 
     let (status, head, page) = admin(&server, "/", &[]);
     assert_eq!(status, 200);
@@ -252,12 +238,11 @@ fn a_day_of_ten_thousand_interruptions_is_a_page_under_200_kb() {
     let bodies: Vec<String> = (0..10_000u64)
         .map(|n| {
             let errcode = [1, 3, 12, 18, 20, 40][n as usize % 6];
-            end(
+            push_callback(
                 &format!("room{}", n % 700),
                 &format!("s{n}"),
                 now - 86_000 + n as i64 * 8,
-                errcode,
-                60,
+                Some(errcode),
             )
         })
         .collect();

@@ -68,12 +68,11 @@ fn generated() -> (Vec<Push>, Vec<String>) {
 }
 
 fn run(args: &[&str], input: &str) -> (Option<i32>, String, String) {
-    let dir = std::env::temp_dir().join(format!("css-sessions-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     // A file of its own for every call: tests run at once, some with the same arguments.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let file = dir.join(format!("log-{call}.jsonl"));
+    let file =
+        std::env::temp_dir().join(format!("css-sessions-{}-{call}.jsonl", std::process::id()));
     std::fs::write(&file, input).unwrap();
     let output = Command::new(BIN)
         .arg("sessions")

@@ -111,6 +111,14 @@ fn a_power_cut_under_load_loses_nothing_acknowledged() {
     assert_eq!(resent.acked.len(), 2_000);
     drop(server);
     assert_each_acked_once(&resent.acked, &stored_sequences(&after.data));
+    remove_root(&after);
+}
+
+/// Removes what a cut left on the disk (the mount point, the disk's copy).
+fn remove_root(after: &AfterCut) {
+    if let Some(root) = after.data.parent() {
+        let _ = std::fs::remove_dir_all(root);
+    }
 }
 
 #[test]
@@ -133,4 +141,5 @@ fn without_fsync_the_same_power_cut_loses_acknowledged_callbacks() {
         lost > 0,
         "a store that does not sync loses acknowledged callbacks in a power cut"
     );
+    remove_root(&after);
 }

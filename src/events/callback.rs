@@ -217,21 +217,24 @@ impl StreamEvent {
     /// assert_eq!(record.cause.map(|c| c.category()), Some(Category::Network));
     /// ```
     pub fn record(&self) -> Record<'_> {
-        Record {
-            kind: self.kind,
-            source: Source::Callback,
-            domain: Cow::Borrowed(&self.app),
-            app: Cow::Borrowed(&self.appname),
-            stream: Cow::Borrowed(&self.stream_id),
-            time: self.event_time,
-            cause: match self.kind {
-                EventKind::StreamEnd => self
-                    .errcode
-                    .map(|e| Cause::from_errcode(e, self.errmsg.as_deref().unwrap_or(""))),
-                EventKind::PushStart => None,
-            },
-            key: self.dedupe_key(),
+        fn text(field: &Option<String>) -> Option<Cow<'_, str>> {
+            field.as_deref().map(Cow::Borrowed)
         }
+        callback_record(
+            self.kind,
+            Cow::Borrowed(&self.app),
+            Cow::Borrowed(&self.appname),
+            Cow::Borrowed(&self.stream_id),
+            self.event_time,
+            Cow::Borrowed(&self.sequence),
+            self.errcode,
+            text(&self.errmsg),
+            Peer {
+                client_ip: text(&self.user_ip),
+                node: text(&self.node),
+                push_duration_ms: self.push_duration_ms,
+            },
+        )
     }
 }
 
@@ -483,23 +486,67 @@ impl Checked<'_> {
 impl<'a> Checked<'a> {
     /// The record, borrowing what the body lent.
     pub(crate) fn into_record(self) -> Record<'a> {
-        let key = callback_key(&self.sequence, self.kind, self.event_time);
-        let cause = match self.kind {
-            EventKind::StreamEnd => self
-                .errcode
-                .map(|e| Cause::from_errcode(e, self.errmsg.unwrap_or(Cow::Borrowed("")))),
-            EventKind::PushStart => None,
-        };
-        Record {
-            kind: self.kind,
-            source: Source::Callback,
-            domain: self.app.unwrap_or(Cow::Borrowed("")),
-            app: self.appname.unwrap_or(Cow::Borrowed("")),
-            stream: self.stream_id,
-            time: self.event_time,
-            cause,
-            key,
+        callback_record(
+            self.kind,
+            self.app.unwrap_or(Cow::Borrowed("")),
+            self.appname.unwrap_or(Cow::Borrowed("")),
+            self.stream_id,
+            self.event_time,
+            self.sequence,
+            self.errcode,
+            self.errmsg,
+            Peer {
+                client_ip: self.user_ip,
+                node: self.node,
+                push_duration_ms: self.push_duration_ms,
+            },
+        )
+    }
+}
+
+/// What a callback's record says of the client and the push beyond the event itself.
+struct Peer<'a> {
+    client_ip: Option<Cow<'a, str>>,
+    node: Option<Cow<'a, str>>,
+    push_duration_ms: Option<u64>,
+}
+
+/// The one way a callback becomes a [`Record`], from an owned event or a borrowed line alike.
+#[allow(clippy::too_many_arguments)]
+fn callback_record<'a>(
+    kind: EventKind,
+    domain: Cow<'a, str>,
+    app: Cow<'a, str>,
+    stream: Cow<'a, str>,
+    time: i64,
+    sequence: Cow<'a, str>,
+    errcode: Option<u32>,
+    errmsg: Option<Cow<'a, str>>,
+    peer: Peer<'a>,
+) -> Record<'a> {
+    let key = callback_key(&sequence, kind, time);
+    let cause = match kind {
+        EventKind::StreamEnd => {
+            errcode.map(|e| Cause::from_errcode(e, errmsg.unwrap_or(Cow::Borrowed(""))))
         }
+        EventKind::PushStart => None,
+    };
+    Record {
+        kind,
+        source: Source::Callback,
+        domain,
+        app,
+        stream,
+        time,
+        cause,
+        key,
+        sequence: Some(sequence),
+        client_ip: peer.client_ip,
+        node: peer.node,
+        push_duration_ms: match kind {
+            EventKind::StreamEnd => peer.push_duration_ms,
+            EventKind::PushStart => None,
+        },
     }
 }
 

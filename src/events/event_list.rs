@@ -244,6 +244,10 @@ impl StreamEventInfo {
             time: self.end_time_unix()?,
             cause: Some(self.cause()),
             key: self.dedupe_key(),
+            sequence: None,
+            client_ip: self.client_address().map(Cow::Borrowed),
+            node: None,
+            push_duration_ms: None,
         })
     }
 }

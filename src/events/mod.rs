@@ -49,6 +49,6 @@ pub use line::{
     ApiError, Block, BlockLines, BlockReader, DEFAULT_LINE_LIMIT, Line, LineError, LineReader,
     NumberedLine, RecordLine,
 };
-pub use record::{DedupeKey, Record, Source};
+pub use record::{DedupeKey, Record, RecordArena, Source};
 pub use signature::{SignatureError, sign};
 pub use stop_reason::Cause;

@@ -55,6 +55,16 @@ pub struct Record<'a> {
     pub cause: Option<Cause<'a>>,
     /// The same for every delivery of this event; see [`DedupeKey`].
     pub key: DedupeKey,
+    /// A callback's `sequence`, the same for the start and the end of one push (what
+    /// [`crate::sessions`] pairs them by); `None` for an API record, which has none.
+    pub sequence: Option<Cow<'a, str>>,
+    /// The pushing client's IP address (a callback's `user_ip`, a record's `ClientIp`).
+    pub client_ip: Option<Cow<'a, str>>,
+    /// The access node that took the push (a callback's `node`); `None` for an API record.
+    pub node: Option<Cow<'a, str>>,
+    /// A stream end's `push_duration`, in milliseconds; `None` for a push start and an API
+    /// record.
+    pub push_duration_ms: Option<u64>,
 }
 
 impl Record<'_> {
@@ -80,7 +90,129 @@ impl Record<'_> {
             time: self.time,
             cause: self.cause.map(Cause::into_owned),
             key: self.key,
+            sequence: self.sequence.map(|s| Cow::Owned(s.into_owned())),
+            client_ip: self.client_ip.map(|s| Cow::Owned(s.into_owned())),
+            node: self.node.map(|s| Cow::Owned(s.into_owned())),
+            push_duration_ms: self.push_duration_ms,
         }
+    }
+}
+
+/// Records whose text is kept together in one buffer: what a thread that parses lines hands to
+/// the thread that counts them, with no allocation per record once the arena has grown to the
+/// size of a block (clear it and fill it again).
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::events::{RecordArena, RecordLine};
+/// let mut arena = RecordArena::default();
+/// for line in [&br#"{"event_type":1,"t":1,"app":"d","stream_id":"a","sequence":"1","event_time":5}"#[..],
+///              br#"{"event_type":0,"t":1,"app":"d","stream_id":"a","sequence":"1","event_time":9,"errcode":12}"#] {
+///     let Ok(Some(RecordLine::Callback(record))) = RecordLine::parse(line) else { panic!() };
+///     arena.push(&record);
+/// }
+/// // The lines are gone; the records are in the arena.
+/// let records: Vec<_> = arena.iter().collect();
+/// assert_eq!((records.len(), &*records[1].stream, records[1].time), (2, "a", 9));
+/// assert_eq!(records[1].cause.as_ref().map(|c| c.category()), Some(tencent_css_errcode::Category::Network));
+/// ```
+#[derive(Clone, Default, Debug)]
+pub struct RecordArena {
+    text: String,
+    records: Vec<Packed>,
+}
+
+/// A record with its text as ranges of the arena's buffer.
+#[derive(Clone, Debug)]
+struct Packed {
+    kind: EventKind,
+    source: Source,
+    time: i64,
+    key: DedupeKey,
+    cause: Option<(Option<crate::Interruption>, crate::Category, Span)>,
+    domain: Span,
+    app: Span,
+    stream: Span,
+    sequence: Option<Span>,
+    client_ip: Option<Span>,
+    node: Option<Span>,
+    push_duration_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl RecordArena {
+    /// Copies `record` into the arena, after those it holds.
+    pub fn push(&mut self, record: &Record<'_>) {
+        let mut keep = |text: &str| {
+            let start = self.text.len();
+            self.text.push_str(text);
+            Span {
+                start,
+                end: self.text.len(),
+            }
+        };
+        let packed = Packed {
+            kind: record.kind,
+            source: record.source,
+            time: record.time,
+            key: record.key,
+            cause: record
+                .cause
+                .as_ref()
+                .map(|c| (c.interruption(), c.category(), keep(c.text()))),
+            domain: keep(&record.domain),
+            app: keep(&record.app),
+            stream: keep(&record.stream),
+            sequence: record.sequence.as_deref().map(&mut keep),
+            client_ip: record.client_ip.as_deref().map(&mut keep),
+            node: record.node.as_deref().map(&mut keep),
+            push_duration_ms: record.push_duration_ms,
+        };
+        self.records.push(packed);
+    }
+
+    /// The records, in the order they were pushed, their text borrowed from the arena.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Record<'_>> + '_ {
+        self.records.iter().map(|packed| {
+            let text = |span: Span| Cow::Borrowed(&self.text[span.start..span.end]);
+            Record {
+                kind: packed.kind,
+                source: packed.source,
+                domain: text(packed.domain),
+                app: text(packed.app),
+                stream: text(packed.stream),
+                time: packed.time,
+                cause: packed.cause.map(|(interruption, category, span)| {
+                    Cause::from_parts(interruption, category, text(span))
+                }),
+                key: packed.key,
+                sequence: packed.sequence.map(text),
+                client_ip: packed.client_ip.map(text),
+                node: packed.node.map(text),
+                push_duration_ms: packed.push_duration_ms,
+            }
+        })
+    }
+
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Forgets every record, keeping the memory for the next ones.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.records.clear();
     }
 }
 

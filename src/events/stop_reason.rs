@@ -99,6 +99,20 @@ impl<'a> Cause<'a> {
         }
     }
 
+    /// A cause from what another cause said of itself (a [`RecordArena`](super::RecordArena)
+    /// keeps the parts).
+    pub(crate) fn from_parts(
+        interruption: Option<Interruption>,
+        category: Category,
+        text: Cow<'a, str>,
+    ) -> Cause<'a> {
+        Cause {
+            interruption,
+            category,
+            text,
+        }
+    }
+
     /// The same cause with its text copied.
     ///
     /// # Example
@@ -137,6 +151,17 @@ impl<'a> Cause<'a> {
     /// ```
     pub fn category(&self) -> Category {
         self.category
+    }
+
+    /// The text as received, taken out of the cause.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::Cause;
+    /// assert_eq!(Cause::from_errcode(12, "network").into_text(), "network");
+    /// ```
+    pub fn into_text(self) -> Cow<'a, str> {
+        self.text
     }
 
     /// The text as received: the `StopReason`, or a callback's `errmsg`.

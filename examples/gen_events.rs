@@ -5,8 +5,15 @@
 //! cargo run --release --example gen_events --features events -- 1000000000 42 > events.jsonl
 //! ```
 //! Arguments: approximate size in bytes (default 100 MB), seed (default 42).
-//! About 1% of lines are malformed and 5% are redeliveries of a recent event.
+//!
+//! Shaped like a receiver's log: each push has a start and, its duration later, an end with the
+//! same `sequence` (a few seconds to three hours; about 1,800 pushes on the air at once), and
+//! events are in time order but for a second or two. About 1% of pushes lose their start and 1%
+//! their end (still on the air when the log ends); about 1% of lines are malformed and 4% are
+//! redeliveries of a recent event.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{BufWriter, Write};
 
 use tencent_css_errcode::events::sign;
@@ -79,6 +86,16 @@ fn errcode(rng: &mut SplitMix) -> u32 {
     0
 }
 
+/// How long the push with this sequence lasts, in milliseconds: most a few minutes, some hours.
+fn duration_ms(sequence: u64) -> u64 {
+    let rng = &mut SplitMix(sequence ^ 0x5EED);
+    match rng.below(10) {
+        0..=3 => 1_000 + rng.below(60_000),
+        4..=8 => 60_000 + rng.below(1_800_000),
+        _ => 1_800_000 + rng.below(9_000_000),
+    }
+}
+
 /// One callback body. Everything but `t` and `sign` follows from the event (its sequence), so
 /// that a redelivery is the same event re-signed, as Tencent sends it.
 fn event(event_time: i64, sequence: u64, end: bool, t: i64) -> String {
@@ -115,7 +132,7 @@ fn event(event_time: i64, sequence: u64, end: bool, t: i64) -> String {
         let code = errcode(rng);
         line.push_str(&format!(
             r#","push_duration":"{}","errcode":{code},"errmsg":"stream end, errcode {code}""#,
-            rng.below(7_200_000)
+            duration_ms(sequence)
         ));
     }
     line.push('}');
@@ -134,6 +151,14 @@ fn main() {
     let mut written = 0u64;
     let mut event_time = 1_700_000_000i64;
     let mut recent: Vec<(i64, u64, bool)> = Vec::with_capacity(128);
+    // The ends to come: (event time, sequence), earliest first.
+    let mut pending: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
+    let remember = |recent: &mut Vec<(i64, u64, bool)>, rng: &mut SplitMix, event| {
+        if recent.len() == 128 {
+            recent.swap_remove(rng.below(128) as usize);
+        }
+        recent.push(event);
+    };
     while written < size {
         event_time += rng.below(3) as i64;
         let roll = rng.below(100);
@@ -147,19 +172,31 @@ fn main() {
                 2 => good.replacen("\"event_type\":0", "\"event_type\":7", 1),
                 _ => good.replacen("\"errcode\":", "\"errcode\":-", 1),
             }
-        } else if roll <= 5 && !recent.is_empty() {
+        } else if roll <= 4 && !recent.is_empty() {
             // A redelivery: the same event, re-signed a minute or more later.
             let (time, sequence, end) = recent[rng.below(recent.len() as u64) as usize];
             let retry_t = time + 600 + 60 * (1 + rng.below(12) as i64);
             event(time, sequence, end, retry_t)
+        } else if let Some(&Reverse((time, sequence))) = pending
+            .peek()
+            .filter(|Reverse((time, _))| *time <= event_time)
+        {
+            pending.pop();
+            remember(&mut recent, &mut rng, (time, sequence, true));
+            event(time, sequence, true, time + 600)
         } else {
             let sequence = rng.next();
-            let end = rng.below(2) == 0;
-            if recent.len() == 128 {
-                recent.swap_remove(rng.below(128) as usize);
+            let fate = rng.below(100);
+            if fate != 0 {
+                let end = event_time + (duration_ms(sequence) / 1_000) as i64;
+                pending.push(Reverse((end, sequence)));
             }
-            recent.push((event_time, sequence, end));
-            event(event_time, sequence, end, event_time + 600)
+            if fate == 1 {
+                // The start never came: the end alone tells of this push.
+                continue;
+            }
+            remember(&mut recent, &mut rng, (event_time, sequence, false));
+            event(event_time, sequence, false, event_time + 600)
         };
         written += line.len() as u64 + 1;
         if writeln!(out, "{line}").is_err() {

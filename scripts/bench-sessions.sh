@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --release --quiet --features cli --bin css-errcode --example gen_events
 bin=target/release/css-errcode
-file=${TRIAGE_BENCH_FILE:-target/bench/events-$size-$seed.jsonl}
+file=${TRIAGE_BENCH_FILE:-target/bench/pushes-$size-$seed.jsonl}
 mkdir -p "$(dirname "$file")"
 if [ ! -s "$file" ]; then
   echo "generating $file ..." >&2

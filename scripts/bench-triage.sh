@@ -7,7 +7,7 @@
 #
 # Usage: scripts/bench-triage.sh [SIZE_BYTES] [SEED]     (default 1000000000 and 42)
 # RUNS=3 runs of each; JQ=0 skips jq (a minute per run); GZ=0 skips the .gz comparison.
-# The log goes to ${TRIAGE_BENCH_FILE:-target/bench/events-SIZE-SEED.jsonl} and is kept for reruns.
+# The log goes to ${TRIAGE_BENCH_FILE:-target/bench/pushes-SIZE-SEED.jsonl} and is kept for reruns.
 set -euo pipefail
 size=${1:-1000000000}
 seed=${2:-42}
@@ -17,7 +17,7 @@ python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb
 
 cargo build --release --quiet --features cli --bin css-errcode --example gen_events
 bin=target/release/css-errcode
-file=${TRIAGE_BENCH_FILE:-target/bench/events-$size-$seed.jsonl}
+file=${TRIAGE_BENCH_FILE:-target/bench/pushes-$size-$seed.jsonl}
 mkdir -p "$(dirname "$file")"
 if [ ! -s "$file" ]; then
   echo "generating $file ..." >&2

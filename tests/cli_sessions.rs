@@ -88,16 +88,24 @@ fn run(args: &[&str], input: &str) -> (Option<i32>, String, String) {
     )
 }
 
-#[test]
-fn every_push_once_with_its_start_end_state_and_cause() {
-    let (pushes, lines) = generated();
-    let (code, stdout, stderr) = run(&["--format", "jsonl"], &(lines.join("\n") + "\n"));
-    assert_eq!(code, Some(1), "a malformed line: exit 1; {stderr}");
-    let malformed_at = lines.iter().position(|l| l == "{not json").unwrap() + 1;
-    assert!(
-        stderr.contains(&format!(":{malformed_at}: malformed")),
-        "{stderr}"
-    );
+/// The log's lines in time order (each event by its `event_time`; the malformed line kept in
+/// the middle), as a receiver writes them.
+fn in_time_order(lines: &[String]) -> Vec<String> {
+    let mut timed: Vec<(i64, String)> = lines
+        .iter()
+        .filter_map(|l| {
+            let value: Value = serde_json::from_str(l).ok()?;
+            Some((value["event_time"].as_i64()?, l.clone()))
+        })
+        .collect();
+    timed.sort_by_key(|(time, _)| *time);
+    let mut ordered: Vec<String> = timed.into_iter().map(|(_, l)| l).collect();
+    ordered.insert(ordered.len() / 2, "{not json".to_owned());
+    ordered
+}
+
+/// Every push once, with its start, end, state and cause; the rows, parsed.
+fn assert_every_push_once(pushes: &[Push], stdout: &str) -> Vec<Value> {
     let rows: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -107,7 +115,7 @@ fn every_push_once_with_its_start_end_state_and_cause() {
         .iter()
         .map(|r| (r["sequence"].as_str().unwrap(), r))
         .collect();
-    for push in &pushes {
+    for push in pushes {
         let row = by_sequence[push.sequence.as_str()];
         assert_eq!(row["stream"], push.stream.as_str());
         assert_eq!(
@@ -135,16 +143,59 @@ fn every_push_once_with_its_start_end_state_and_cause() {
         }
         assert_eq!(row["client_ip"], "198.51.100.7");
     }
-    // Ordered by start.
+    rows
+}
+
+#[test]
+fn every_push_once_with_its_start_end_state_and_cause() {
+    let (pushes, lines) = generated();
+    // Scrambled: with --any-order, every push is held to the end, and the rows come by start.
+    let (code, stdout, stderr) = run(
+        &["--any-order", "--format", "jsonl"],
+        &(lines.join("\n") + "\n"),
+    );
+    assert_eq!(code, Some(1), "a malformed line: exit 1; {stderr}");
+    let malformed_at = lines.iter().position(|l| l == "{not json").unwrap() + 1;
+    assert!(
+        stderr.contains(&format!(":{malformed_at}: malformed")),
+        "{stderr}"
+    );
+    let rows = assert_every_push_once(&pushes, &stdout);
     let starts: Vec<i64> = rows.iter().map(|r| r["start"].as_i64().unwrap()).collect();
     assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+    assert!(!stderr.contains("approximate"), "{stderr}");
+
+    // In time order, as a receiver's log is: the same pushes, each given out once it settled,
+    // in order of their end, the open ones last.
+    let ordered = in_time_order(&lines);
+    let (code, stdout, stderr) = run(&["--format", "jsonl"], &(ordered.join("\n") + "\n"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!stderr.contains("approximate"), "{stderr}");
+    let rows = assert_every_push_once(&pushes, &stdout);
+    let ends: Vec<Option<i64>> = rows.iter().map(|r| r["end"].as_i64()).collect();
+    let ended = ends.iter().take_while(|e| e.is_some()).count();
+    assert!(
+        ends[ended..].iter().all(Option::is_none),
+        "the open pushes last"
+    );
+    assert!(
+        ends[..ended].windows(2).all(|w| w[0] <= w[1]),
+        "ended by end"
+    );
+
+    // Scrambled without --any-order: what came too late is said, with what to do.
+    let (_, _, stderr) = run(&["--format", "jsonl"], &(lines.join("\n") + "\n"));
+    assert!(
+        stderr.contains("approximate") && stderr.contains("--any-order"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn live_streams_filters_and_formats() {
     let (pushes, lines) = generated();
     let log = lines.join("\n") + "\n";
-    let (_, stdout, _) = run(&["--live", "--format", "jsonl"], &log);
+    let (_, stdout, _) = run(&["--any-order", "--live", "--format", "jsonl"], &log);
     let live: Vec<Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -174,7 +225,10 @@ fn live_streams_filters_and_formats() {
         assert!(row["since"].is_i64());
     }
     // One stream, as CSV.
-    let (_, csv, _) = run(&["--stream", "room7", "--format", "csv"], &log);
+    let (_, csv, _) = run(
+        &["--any-order", "--stream", "room7", "--format", "csv"],
+        &log,
+    );
     let mut csv_lines = csv.lines();
     assert_eq!(
         csv_lines.next(),
@@ -189,6 +243,7 @@ fn live_streams_filters_and_formats() {
     // A window: pushes on the air in it.
     let (_, json_text, _) = run(
         &[
+            "--any-order",
             "--since",
             "1700010000",
             "--until",
@@ -205,7 +260,7 @@ fn live_streams_filters_and_formats() {
         .count();
     assert_eq!(windowed.len(), want);
     // The table the console's page shows.
-    let (_, table, _) = run(&[], &log);
+    let (_, table, _) = run(&["--any-order"], &log);
     assert!(table.starts_with("STREAM"), "{table}");
     assert!(table.contains("refused 18 (one of 28)"), "{table}");
 }

@@ -5,7 +5,9 @@
 use proptest::prelude::*;
 use tencent_css_errcode::Category;
 use tencent_css_errcode::events::{StreamEvent, StreamEventInfo, format_utc_time};
-use tencent_css_errcode::sessions::{ONLINE_GRACE, Online, Sessions, State, Stream};
+use tencent_css_errcode::sessions::{
+    ONLINE_GRACE, Online, Sessions, State, Stream, Streaming, WINDOW,
+};
 
 /// A callback of `domain`/live/`stream`: a start (`errcode` None) or an end.
 fn event(
@@ -293,12 +295,12 @@ fn an_api_record_is_paired_with_its_callbacks_by_time_in_any_order() {
     ];
     let mut first = reduce(&callbacks);
     for r in &records {
-        assert!(first.add_record(r));
+        assert!(first.add_api_record(r));
     }
     let mut second = Sessions::new();
     for r in records.iter().rev() {
-        second.add_record(r);
-        second.add_record(r);
+        second.add_api_record(r);
+        second.add_api_record(r);
     }
     for event in callbacks.iter().rev() {
         second.add(event);
@@ -405,4 +407,165 @@ proptest! {
             prop_assert_eq!(session.end.is_none(), session.state == State::Live);
         }
     }
+}
+
+/// Pushes with sequences of their own, as Tencent gives them, each event with the delay it
+/// reaches the log by (under `delay`), redeliveries included: the events in the order they
+/// arrive. A push whose start callback was lost lasts under `short` seconds.
+fn in_arrival_order(delay: i64, short: i64) -> impl Strategy<Value = Vec<StreamEvent>> {
+    let push = (
+        0..3usize,
+        0..2_000i64,
+        prop::option::of((0..4u32, 0..400i64)),
+        any::<bool>(),
+        (0..delay, 0..delay, 0..3usize),
+    );
+    prop::collection::vec(push, 1..40).prop_map(move |pushes| {
+        let mut arriving: Vec<(i64, usize, StreamEvent)> = Vec::new();
+        for (n, (stream, at, ended, with_start, (late_start, late_end, copies))) in
+            pushes.into_iter().enumerate()
+        {
+            let (domain, name) = [
+                ("a.example.com", "s"),
+                ("b.example.com", "s"),
+                ("a.example.com", "t"),
+            ][stream];
+            let sequence = format!("p{n}");
+            if with_start || ended.is_none() {
+                for copy in 0..=copies {
+                    let event = event(domain, name, &sequence, at, None);
+                    arriving.push((at + late_start + copy as i64, arriving.len(), event));
+                }
+            }
+            if let Some((code, length)) = ended {
+                let errcode = [1, 12, 21, 18][code as usize];
+                let length = if with_start { length } else { length % short };
+                let end = at + length;
+                let event = event(
+                    domain,
+                    name,
+                    &sequence,
+                    end,
+                    Some((errcode, length as u64 * 1_000)),
+                );
+                arriving.push((end + late_end, arriving.len(), event));
+            }
+        }
+        arriving.sort_by_key(|(arrives, n, _)| (*arrives, *n));
+        arriving.into_iter().map(|(_, _, event)| event).collect()
+    })
+}
+
+fn by_push(
+    mut sessions: Vec<tencent_css_errcode::sessions::Session>,
+) -> Vec<tencent_css_errcode::sessions::Session> {
+    sessions
+        .sort_by(|a, b| (&a.stream, &a.sequence, a.start).cmp(&(&b.stream, &b.sequence, b.start)));
+    sessions
+}
+
+/// Every session a `Streaming` reducer gives, settled or at the end.
+fn stream_all(
+    events: &[StreamEvent],
+    window: i64,
+) -> (
+    Vec<tencent_css_errcode::sessions::Session>,
+    Sessions,
+    u64,
+    usize,
+) {
+    let mut streaming = Streaming::with_window(window);
+    let mut given = Vec::new();
+    let mut most = 0;
+    for event in events {
+        assert!(streaming.add_record(event.record()));
+        most = most.max(streaming.len());
+        given.extend(streaming.settled());
+    }
+    let late = streaming.late();
+    let (ended, open) = streaming.finish();
+    given.extend(ended);
+    given.extend(open.sessions());
+    (given, open, late, most)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Events in time order but for delays under the window (Tencent's retries): a
+    /// `Streaming` reducer gives each push once, as `Sessions` answers for the same events, and
+    /// the same live streams. (A push whose start callback was lost is known from its end
+    /// alone: it can make an earlier end `replaced` only when that end comes within the window
+    /// of its start, as it does here.)
+    #[test]
+    fn streaming_in_time_order_answers_as_sessions(events in in_arrival_order(60, 100)) {
+        let whole = reduce(&events);
+        let (given, open, late, _) = stream_all(&events, 200);
+        prop_assert_eq!(late, 0);
+        prop_assert_eq!(by_push(given), by_push(whole.sessions()));
+        prop_assert_eq!(open.live(), whole.live());
+    }
+}
+
+#[test]
+fn streaming_holds_only_what_is_on_the_air_and_recent() {
+    // 20,000 pushes of a minute, one starting every 10 s: six on the air at once.
+    let mut events = Vec::new();
+    for n in 0..20_000i64 {
+        let at = 1_000 + n * 10;
+        events.push((at, start(&n.to_string(), at)));
+        events.push((at + 60, end(&n.to_string(), at + 60, 1, 60_000)));
+    }
+    events.sort_by_key(|(time, _)| *time);
+    let events: Vec<StreamEvent> = events.into_iter().map(|(_, e)| e).collect();
+    let (given, open, late, most) = stream_all(&events, WINDOW);
+    assert_eq!((given.len(), late), (20_000, 0));
+    assert!(open.is_empty());
+    // On the air (6), ended within the window (90) and not yet looked at (a quarter window, 23).
+    assert!(most <= 6 + 90 + 23 + 2, "held at most {most}");
+}
+
+#[test]
+fn an_event_later_than_the_window_is_counted_and_a_redelivery_is_not() {
+    let mut streaming = Streaming::with_window(100);
+    streaming.add_record(end("1", 1_000, 12, 50_000).record());
+    // Far later: push 1 is given out, as a push whose start is known only from its duration.
+    streaming.add_record(start("2", 2_000).record());
+    let given: Vec<_> = streaming.settled().collect();
+    assert_eq!((given.len(), given[0].start), (1, Some(950)));
+    // Its end again is a redelivery; its start now is late, and cannot change what was given.
+    streaming.add_record(end("1", 1_000, 12, 50_000).record());
+    assert_eq!((streaming.late(), streaming.is_approximate()), (0, false));
+    streaming.add_record(start("1", 950).record());
+    assert_eq!((streaming.late(), streaming.is_approximate()), (1, true));
+    let (ended, open) = streaming.finish();
+    assert!(ended.is_empty());
+    assert_eq!(open.live()[0].sequences, ["2"]);
+}
+
+#[test]
+fn a_replacing_push_given_out_before_the_old_end_still_makes_it_replaced() {
+    let mut streaming = Streaming::with_window(100);
+    let other = |sequence: &str, time| event("other.example.com", "x", sequence, time, None);
+    for event in [
+        start("old", 500),
+        start("new", 998),
+        end("new", 999, 1, 1_000),
+        end("old", 1_000, 21, 500_000),
+        // The clock passes 999 + 100: `new` is given out, `old` (1,000) not yet.
+        other("a", 1_100),
+    ] {
+        streaming.add_record(event.record());
+    }
+    let first: Vec<_> = streaming.settled().collect();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].sequence.as_deref(), Some("new"));
+    streaming.add_record(other("b", 1_200).record());
+    let second: Vec<_> = streaming.settled().collect();
+    assert_eq!(second[0].sequence.as_deref(), Some("old"));
+    assert_eq!(
+        second[0].state,
+        State::Replaced,
+        "`new` started 2 s before the end"
+    );
 }

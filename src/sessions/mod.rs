@@ -34,10 +34,17 @@
 //! assert_eq!((ended.sequence.as_deref(), ended.state, ended.duration), (Some("seq1"), State::Ended, Some(60)));
 //! ```
 
+use std::borrow::{Borrow, Cow};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use crate::Interruption;
-use crate::events::{Cause, EventKind, StreamEvent, StreamEventInfo};
+use crate::events::{Cause, EventKind, Record, StreamEvent, StreamEventInfo};
+
+mod streaming;
+
+pub use streaming::{Streaming, WINDOW};
 
 /// A push counts as replaced when it ended with errcode 21 and another push of the same stream
 /// started within this many seconds of its end, before or after.
@@ -46,9 +53,12 @@ pub const REPLACED_WITHIN: i64 = 5;
 /// Pushes a reducer holds by default.
 const DEFAULT_LIMIT: usize = 4_000_000;
 
+/// The reducers' maps: a fast hash, seeded per process (stream names come from outside).
+type Hashing = foldhash::fast::RandomState;
+
 /// One stream: push domain, AppName and StreamName. The same name under another domain or app
 /// is another stream.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
 #[non_exhaustive]
 pub struct Stream {
     /// The push domain (a callback's `app`).
@@ -82,6 +92,56 @@ impl Stream {
         }
     }
 }
+
+impl Hash for Stream {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+/// A stream's three names, borrowed: so that a map keyed by [`Stream`] is searched with the
+/// names of a line, copying nothing.
+trait StreamKey {
+    fn parts(&self) -> (&str, &str, &str);
+}
+
+impl StreamKey for Stream {
+    fn parts(&self) -> (&str, &str, &str) {
+        (&self.domain, &self.app, &self.stream)
+    }
+}
+
+impl StreamKey for (&str, &str, &str) {
+    fn parts(&self) -> (&str, &str, &str) {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn StreamKey + 'a> for Stream {
+    fn borrow(&self) -> &(dyn StreamKey + 'a) {
+        self
+    }
+}
+
+impl<'a> Borrow<dyn StreamKey + 'a> for Arc<Stream> {
+    fn borrow(&self) -> &(dyn StreamKey + 'a) {
+        &**self
+    }
+}
+
+impl Hash for dyn StreamKey + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialEq for dyn StreamKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn StreamKey + '_ {}
 
 /// What is known of a push's start.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -264,22 +324,36 @@ impl Session {
     /// assert_eq!(json["category"], "network");
     /// ```
     pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a session is plain JSON")
+    }
+}
+
+/// The object of [`Session::to_json`], written straight to a serializer.
+impl serde::Serialize for Session {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
         let interruption = self.interruption();
-        serde_json::json!({
-            "domain": self.stream.domain,
-            "app": self.stream.app,
-            "stream": self.stream.stream,
-            "sequence": self.sequence,
-            "start": self.start,
-            "end": self.end,
-            "duration_s": self.duration,
-            "state": self.state.name(),
-            "errcode": interruption.map(|i| i.errcode()),
-            "category": self.cause.as_ref().map(|c| c.category().name()),
-            "reason": interruption.and_then(|i| i.reason()).map(|r| r.name()),
-            "client_ip": self.client_ip,
-            "node": self.node,
-        })
+        let mut object = serializer.serialize_struct("Session", 13)?;
+        object.serialize_field("domain", &self.stream.domain)?;
+        object.serialize_field("app", &self.stream.app)?;
+        object.serialize_field("stream", &self.stream.stream)?;
+        object.serialize_field("sequence", &self.sequence)?;
+        object.serialize_field("start", &self.start)?;
+        object.serialize_field("end", &self.end)?;
+        object.serialize_field("duration_s", &self.duration)?;
+        object.serialize_field("state", self.state.name())?;
+        object.serialize_field("errcode", &interruption.map(|i| i.errcode()))?;
+        object.serialize_field(
+            "category",
+            &self.cause.as_ref().map(|c| c.category().name()),
+        )?;
+        object.serialize_field(
+            "reason",
+            &interruption.and_then(|i| i.reason()).map(|r| r.name()),
+        )?;
+        object.serialize_field("client_ip", &self.client_ip)?;
+        object.serialize_field("node", &self.node)?;
+        object.end()
     }
 }
 
@@ -315,11 +389,12 @@ impl LiveStream {
 /// [`Sessions::dropped`] and the answers are then approximate ([`Sessions::is_approximate`]).
 #[derive(Clone, Debug)]
 pub struct Sessions {
-    streams: HashMap<Stream, BTreeMap<String, Facts>>,
+    /// Each stream's pushes. The names are shared (with [`Streaming`]'s queue of ends).
+    streams: HashMap<Arc<Stream>, BTreeMap<String, Facts>, Hashing>,
     /// The streams the latest poll of DescribeLiveStreamOnlineList that covered them listed.
     online: BTreeMap<Stream, Listed>,
     /// Pushes known from DescribeLiveStreamEventList records, which carry no sequence.
-    recorded: HashMap<Stream, BTreeSet<Recorded>>,
+    recorded: HashMap<Stream, BTreeSet<Recorded>, Hashing>,
     pushes: usize,
     limit: usize,
     dropped: u64,
@@ -332,6 +407,23 @@ struct Recorded {
     end: i64,
     stop_reason: String,
     client_ip: Option<String>,
+}
+
+impl Recorded {
+    /// The record as a push of its own.
+    fn session(&self, stream: &Stream) -> Session {
+        Session {
+            stream: stream.clone(),
+            sequence: None,
+            start: Some(self.start),
+            end: Some(self.end),
+            duration: self.end.checked_sub(self.start),
+            client_ip: self.client_ip.clone(),
+            node: None,
+            cause: Some(Cause::from_stop_reason(&self.stop_reason).into_owned()),
+            state: State::Ended,
+        }
+    }
 }
 
 /// A stream a poll listed: when, and its earliest publish time.
@@ -363,9 +455,9 @@ impl Sessions {
     /// An empty reducer holding up to `limit` pushes.
     pub fn with_limit(limit: usize) -> Sessions {
         Sessions {
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             online: BTreeMap::new(),
-            recorded: HashMap::new(),
+            recorded: HashMap::default(),
             pushes: 0,
             limit,
             dropped: 0,
@@ -374,28 +466,38 @@ impl Sessions {
 
     /// Takes one push start or stream end (a redelivery changes nothing).
     pub fn add(&mut self, event: &StreamEvent) {
-        let mut facts = Facts::default();
-        match event.kind {
-            EventKind::PushStart => {
-                facts.start = Some(Start {
-                    time: event.event_time,
-                    client_ip: event.user_ip.clone(),
-                    node: event.node.clone(),
-                });
-            }
-            EventKind::StreamEnd => {
-                facts.end = Some(End {
-                    time: event.event_time,
-                    push_duration_ms: event.push_duration_ms,
-                    // A stream end always has one (StreamEvent checks it).
-                    errcode: event.errcode.unwrap_or(0),
-                    errmsg: event.errmsg.clone(),
-                    client_ip: event.user_ip.clone(),
-                    node: event.node.clone(),
-                });
-            }
-        }
-        self.insert(Stream::of(event), event.sequence.clone(), facts);
+        self.add_record(event.record());
+    }
+
+    /// Takes one push start or stream end of a callback as its [`Record`] (from
+    /// [`StreamEvent::record`] or straight from a log line with
+    /// [`RecordLine::parse`](crate::events::RecordLine::parse), copying nothing it already
+    /// holds; what it owns is moved, not copied). A record without a `sequence` (an API
+    /// record's) is not taken and gives
+    /// `false`: give the API's records to [`add_api_record`](Sessions::add_api_record), which
+    /// pairs them by time.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::RecordLine;
+    /// use tencent_css_errcode::sessions::Sessions;
+    /// let line = br#"{"event_type":1,"t":0,"app":"d","appname":"live","stream_id":"s","sequence":"7","event_time":1000}"#;
+    /// let Ok(Some(RecordLine::Callback(record))) = RecordLine::parse(line) else { panic!() };
+    /// let mut sessions = Sessions::new();
+    /// assert!(sessions.add_record(record));
+    /// assert_eq!(sessions.live()[0].sequences, ["7"]);
+    /// ```
+    pub fn add_record(&mut self, mut record: Record<'_>) -> bool {
+        let Some(sequence) = record.sequence.take() else {
+            return false;
+        };
+        let (domain, app, stream) = (
+            std::mem::take(&mut record.domain),
+            std::mem::take(&mut record.app),
+            std::mem::take(&mut record.stream),
+        );
+        self.insert_with((domain, app, stream), sequence, || facts_of(record));
+        true
     }
 
     /// Takes one record of DescribeLiveStreamEventList: a whole push, start to end, with its
@@ -415,12 +517,12 @@ impl Sessions {
     ///     "StreamEndTime":"2023-11-14T22:10:00Z","StopReason":"推流链路网络异常(12)","Duration":600,
     ///     "ClientIp":"198.51.100.7","Resolution":"1280*720"}"#).unwrap();
     /// let mut sessions = Sessions::new();
-    /// assert!(sessions.add_record(&record));
+    /// assert!(sessions.add_api_record(&record));
     /// let push = &sessions.sessions()[0];
     /// assert_eq!((push.state, push.duration, push.sequence.as_deref()), (State::Ended, Some(600), None));
     /// assert_eq!(push.cause.as_ref().unwrap().category(), Category::Network);
     /// ```
-    pub fn add_record(&mut self, record: &StreamEventInfo) -> bool {
+    pub fn add_api_record(&mut self, record: &StreamEventInfo) -> bool {
         let (Ok(start), Ok(end)) = (record.start_time_unix(), record.end_time_unix()) else {
             return false;
         };
@@ -476,22 +578,56 @@ impl Sessions {
     }
 
     fn insert(&mut self, stream: Stream, sequence: String, facts: Facts) {
-        let known = self
-            .streams
-            .get(&stream)
-            .is_some_and(|pushes| pushes.contains_key(&sequence));
-        if !known && self.pushes >= self.limit {
-            self.dropped += 1;
-            return;
-        }
-        let pushes = self.streams.entry(stream).or_default();
-        match pushes.get_mut(&sequence) {
-            Some(old) => old.merge(facts),
-            None => {
-                pushes.insert(sequence, facts);
-                self.pushes += 1;
+        let Stream {
+            domain,
+            app,
+            stream,
+        } = stream;
+        self.insert_with(
+            (domain.into(), app.into(), stream.into()),
+            sequence.into(),
+            || facts,
+        );
+    }
+
+    /// Adds the facts `facts` makes to the push `sequence` of `stream`; the names are kept
+    /// (moved when owned) only for a push new to the reducer.
+    fn insert_with(
+        &mut self,
+        stream: (Cow<'_, str>, Cow<'_, str>, Cow<'_, str>),
+        sequence: Cow<'_, str>,
+        facts: impl FnOnce() -> Facts,
+    ) {
+        let names = (&*stream.0, &*stream.1, &*stream.2);
+        let key: &dyn StreamKey = &names;
+        if let Some(pushes) = self.streams.get_mut(key) {
+            if let Some(old) = pushes.get_mut(&*sequence) {
+                old.merge(facts());
+                return;
             }
+            if self.pushes >= self.limit {
+                self.dropped += 1;
+                return;
+            }
+            pushes.insert(sequence.into_owned(), facts());
+        } else {
+            if self.pushes >= self.limit {
+                self.dropped += 1;
+                return;
+            }
+            let (domain, app, name) = stream;
+            let mut pushes = BTreeMap::new();
+            pushes.insert(sequence.into_owned(), facts());
+            self.streams.insert(
+                Arc::new(Stream::new(
+                    domain.into_owned(),
+                    app.into_owned(),
+                    name.into_owned(),
+                )),
+                pushes,
+            );
         }
+        self.pushes += 1;
     }
 
     /// Adds what `other` knows, as if its events had been given to this reducer.
@@ -507,7 +643,7 @@ impl Sessions {
         }
         for (stream, pushes) in other.streams {
             for (sequence, facts) in pushes {
-                self.insert(stream.clone(), sequence, facts);
+                self.insert((*stream).clone(), sequence, facts);
             }
         }
         for (stream, records) in other.recorded {
@@ -592,7 +728,7 @@ impl Sessions {
             if !poll.covers(stream) {
                 continue;
             }
-            let on_air = listed.contains_key(stream);
+            let on_air = listed.contains_key(&**stream);
             for facts in pushes.values_mut().filter(|facts| facts.is_open()) {
                 if on_air {
                     facts.missed = 0;
@@ -646,7 +782,9 @@ impl Sessions {
             pushes
                 .iter()
                 .filter(|(_, facts)| facts.end.is_none())
-                .map(move |(sequence, facts)| (stream, sequence.as_str(), facts.missed, facts.lost))
+                .map(move |(sequence, facts)| {
+                    (&**stream, sequence.as_str(), facts.missed, facts.lost)
+                })
         })
     }
 
@@ -681,17 +819,7 @@ impl Sessions {
                         })
                     })
                 })
-                .map(move |r| Session {
-                    stream: stream.clone(),
-                    sequence: None,
-                    start: Some(r.start),
-                    end: Some(r.end),
-                    duration: r.end.checked_sub(r.start),
-                    client_ip: r.client_ip.clone(),
-                    node: None,
-                    cause: Some(Cause::from_stop_reason(&r.stop_reason).into_owned()),
-                    state: State::Ended,
-                })
+                .map(move |r| r.session(stream))
         })
     }
 
@@ -756,7 +884,7 @@ impl Sessions {
                     .collect();
                 let since = open.iter().map(|(_, time)| *time).min()?;
                 Some(LiveStream {
-                    stream: stream.clone(),
+                    stream: (**stream).clone(),
                     since,
                     sequences: open.into_iter().map(|(s, _)| s.clone()).collect(),
                 })
@@ -878,10 +1006,49 @@ pub struct Reconciled {
     pub start_not_received: u64,
 }
 
+/// The facts one callback's record tells, its text moved when it owns it.
+fn facts_of(record: Record<'_>) -> Facts {
+    let text = |field: Option<Cow<'_, str>>| field.map(Cow::into_owned);
+    let mut facts = Facts::default();
+    match record.kind {
+        EventKind::PushStart => {
+            facts.start = Some(Start {
+                time: record.time,
+                client_ip: text(record.client_ip),
+                node: text(record.node),
+            });
+        }
+        EventKind::StreamEnd => {
+            let cause = record.cause.as_ref();
+            facts.end = Some(End {
+                time: record.time,
+                push_duration_ms: record.push_duration_ms,
+                // A callback's stream end always has one (the record is made from it).
+                errcode: cause
+                    .and_then(Cause::interruption)
+                    .map_or(0, |i| i.errcode()),
+                errmsg: record
+                    .cause
+                    .map(Cause::into_text)
+                    .filter(|t| !t.is_empty())
+                    .map(Cow::into_owned),
+                client_ip: text(record.client_ip),
+                node: text(record.node),
+            });
+        }
+    }
+    facts
+}
+
 /// The session of one push, given the start times of its stream's pushes, sorted.
 fn session(stream: &Stream, sequence: &str, facts: &Facts, starts: &[(i64, &str)]) -> Session {
-    let start = facts.start_time();
-    let end = facts.end.as_ref();
+    let state = state_of(sequence, facts, starts);
+    into_session(stream.clone(), sequence.to_owned(), facts.clone(), state)
+}
+
+/// Where the push `sequence` with these facts stands, given the start times of its stream's
+/// pushes, sorted.
+fn state_of(sequence: &str, facts: &Facts, starts: &[(i64, &str)]) -> State {
     let replaced = |end: &End| {
         let (from, to) = (
             end.time.saturating_sub(REPLACED_WITHIN),
@@ -893,33 +1060,40 @@ fn session(stream: &Stream, sequence: &str, facts: &Facts, starts: &[(i64, &str)
             .take_while(|(time, _)| *time <= to)
             .any(|(_, other)| *other != sequence)
     };
-    let state = match end {
+    match &facts.end {
         None if facts.lost.is_some() => State::EndNotReceived,
         None => State::Live,
         Some(end) if end.errcode == 21 && replaced(end) => State::Replaced,
         Some(_) => State::Ended,
-    };
-    let seen = |f: fn(&Start) -> &Option<String>, g: fn(&End) -> &Option<String>| {
-        facts
-            .start
-            .as_ref()
-            .and_then(|s| f(s).clone())
-            .or_else(|| end.and_then(|e| g(e).clone()))
+    }
+}
+
+/// The session of one push, its facts moved into it.
+fn into_session(stream: Stream, sequence: String, facts: Facts, state: State) -> Session {
+    let start_time = facts.start_time();
+    let Facts { start, end, .. } = facts;
+    let (start_ip, start_node) = start.map_or((None, None), |s| (s.client_ip, s.node));
+    let end_time = end.as_ref().map(|e| e.time);
+    let (end_ip, end_node, cause) = match end {
+        Some(e) => (
+            e.client_ip,
+            e.node,
+            Some(Cause::from_errcode(e.errcode, e.errmsg.unwrap_or_default())),
+        ),
+        None => (None, None, None),
     };
     Session {
-        stream: stream.clone(),
-        sequence: Some(sequence.to_owned()),
-        start,
-        end: end.map(|e| e.time),
-        duration: match (start, end) {
-            (Some(start), Some(end)) => end.time.checked_sub(start),
+        stream,
+        sequence: Some(sequence),
+        start: start_time,
+        end: end_time,
+        duration: match (start_time, end_time) {
+            (Some(start), Some(end)) => end.checked_sub(start),
             _ => None,
         },
-        client_ip: seen(|s| &s.client_ip, |e| &e.client_ip),
-        node: seen(|s| &s.node, |e| &e.node),
-        cause: end.map(|e| {
-            Cause::from_errcode(e.errcode, e.errmsg.clone().unwrap_or_default()).into_owned()
-        }),
+        client_ip: start_ip.or(end_ip),
+        node: start_node.or(end_node),
+        cause,
         state,
     }
 }

@@ -12,7 +12,7 @@
 
 mod input;
 mod parse;
-mod pipeline;
+pub mod pipeline;
 mod report;
 mod tally;
 
@@ -90,7 +90,8 @@ fn report(
     // The number of the next line of each input: blocks arrive in order.
     let mut next_line = vec![1u64; inputs.len()];
     let wanted = counting.wanted.clone();
-    pipeline::run(&inputs, threads, bar.as_ref(), &wanted, |step| match step {
+    let parse = |block: &_, parsed: &mut _| parse::parse_block(block, &wanted, parsed);
+    pipeline::run(&inputs, threads, bar.as_ref(), &parse, |step| match step {
         Step::Block(index, parsed) => {
             counting.block(&inputs[index].name(), next_line[index], parsed);
             next_line[index] += parsed.lines;

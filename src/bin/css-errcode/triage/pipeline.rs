@@ -1,7 +1,8 @@
 //! Reading and parsing on several threads, counting in file order.
 //!
 //! One thread reads (and decompresses) the inputs into blocks of whole lines; `threads` workers
-//! parse blocks into summaries; the caller's thread receives the parsed blocks in input order.
+//! parse blocks (triage into summaries, sessions into owned records); the caller's thread
+//! receives the parsed blocks in input order.
 //! A fixed number of tokens bounds the blocks in flight, so memory does not grow with the input
 //! or with a slow worker.
 
@@ -13,16 +14,16 @@ use std::thread;
 use tencent_css_errcode::events::{Block, BlockReader, DEFAULT_LINE_LIMIT};
 
 use super::input::Input;
-use super::parse::{Parsed, Wanted, parse_block};
 
 /// Bytes per block: large enough that handing a block to a worker costs nothing next to
 /// parsing it, small enough that a few of them in flight stay a few MiB.
 const BLOCK_SIZE: usize = 5 << 18;
 
 /// What the caller receives, in input order.
-pub enum Step<'a> {
-    /// A parsed block of the input with this index.
-    Block(usize, &'a Parsed),
+pub enum Step<'a, P> {
+    /// A parsed block of the input with this index (what it holds may be taken: it is cleared
+    /// before it is used again).
+    Block(usize, &'a mut P),
     /// The input with this index could not be read (further): why.
     Failed(usize, String),
 }
@@ -35,11 +36,11 @@ enum Work {
     },
 }
 
-enum Done {
+enum Done<P> {
     Parsed {
         seq: u64,
         input: usize,
-        parsed: Parsed,
+        parsed: P,
     },
     Failed {
         seq: u64,
@@ -48,7 +49,7 @@ enum Done {
     },
 }
 
-impl Done {
+impl<P> Done<P> {
     fn seq(&self) -> u64 {
         match self {
             Done::Parsed { seq, .. } | Done::Failed { seq, .. } => *seq,
@@ -56,12 +57,15 @@ impl Done {
     }
 }
 
-pub fn run(
+/// Reads `inputs`, parses each block with `parse` (into a `P` that it clears first: each `P`
+/// is used again for a later block) on `threads` workers, and gives the results to `apply` in
+/// input order.
+pub fn run<P: Default + Send>(
     inputs: &[Input],
     threads: usize,
     bar: Option<&indicatif::ProgressBar>,
-    wanted: &Wanted,
-    mut apply: impl FnMut(Step<'_>),
+    parse: &(impl Fn(&Block, &mut P) + Sync),
+    mut apply: impl FnMut(Step<'_, P>),
 ) {
     let threads = threads.max(1);
     let in_flight = threads + 2;
@@ -71,11 +75,11 @@ pub fn run(
     }
     let (work_tx, work_rx) = sync_channel::<Work>(in_flight);
     let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = channel::<Done>();
+    let (done_tx, done_rx) = channel::<Done<P>>();
     // Parsed blocks go back to the reader, which fills them again; counted results go back to
     // the workers, which fill them again.
     let (spent_tx, spent_rx) = channel::<Block>();
-    let (counted_tx, counted_rx) = channel::<Parsed>();
+    let (counted_tx, counted_rx) = channel::<P>();
     let counted_rx = Mutex::new(counted_rx);
 
     thread::scope(|scope| {
@@ -86,7 +90,7 @@ pub fn run(
             let done_tx = done_tx.clone();
             let spent_tx = spent_tx.clone();
             let counted_rx = &counted_rx;
-            scope.spawn(move || work(&work_rx, &done_tx, &spent_tx, counted_rx, wanted));
+            scope.spawn(move || work(&work_rx, &done_tx, &spent_tx, counted_rx, parse));
         }
         drop(spent_tx);
         drop(done_tx);
@@ -94,12 +98,12 @@ pub fn run(
     });
 }
 
-fn read_all(
+fn read_all<P>(
     inputs: &[Input],
     bar: Option<&indicatif::ProgressBar>,
     tokens: &Receiver<()>,
     work: &SyncSender<Work>,
-    done: &std::sync::mpsc::Sender<Done>,
+    done: &std::sync::mpsc::Sender<Done<P>>,
     spent: &Receiver<Block>,
 ) {
     let mut seq = 0;
@@ -158,12 +162,12 @@ fn read_all(
     }
 }
 
-fn work(
+fn work<P: Default>(
     work: &Mutex<Receiver<Work>>,
-    done: &std::sync::mpsc::Sender<Done>,
+    done: &std::sync::mpsc::Sender<Done<P>>,
     spent: &std::sync::mpsc::Sender<Block>,
-    counted: &Mutex<Receiver<Parsed>>,
-    wanted: &Wanted,
+    counted: &Mutex<Receiver<P>>,
+    parse: &impl Fn(&Block, &mut P),
 ) {
     loop {
         let next = match work.lock() {
@@ -178,7 +182,7 @@ fn work(
             .ok()
             .and_then(|counted| counted.try_recv().ok())
             .unwrap_or_default();
-        parse_block(&block, wanted, &mut parsed);
+        parse(&block, &mut parsed);
         let _ = spent.send(block);
         if done.send(Done::Parsed { seq, input, parsed }).is_err() {
             return;
@@ -187,21 +191,23 @@ fn work(
 }
 
 /// Hands the results to `apply` in sequence order, returning a token for each.
-fn in_order(
-    done: &Receiver<Done>,
+fn in_order<P>(
+    done: &Receiver<Done<P>>,
     tokens: &SyncSender<()>,
-    counted: &std::sync::mpsc::Sender<Parsed>,
-    apply: &mut impl FnMut(Step<'_>),
+    counted: &std::sync::mpsc::Sender<P>,
+    apply: &mut impl FnMut(Step<'_, P>),
 ) {
-    let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
+    let mut waiting: BTreeMap<u64, Done<P>> = BTreeMap::new();
     let mut next = 0;
     for result in done {
         waiting.insert(result.seq(), result);
         while let Some(result) = waiting.remove(&next) {
             next += 1;
             match result {
-                Done::Parsed { input, parsed, .. } => {
-                    apply(Step::Block(input, &parsed));
+                Done::Parsed {
+                    input, mut parsed, ..
+                } => {
+                    apply(Step::Block(input, &mut parsed));
                     let _ = counted.send(parsed);
                     // A token stands for a block; failures took one only when read mid-input,
                     // and returning one too many only lets the reader run a block further ahead.

@@ -2,7 +2,8 @@
 # `css-errcode sessions` against `css-errcode triage` on the same JSON-lines log (the 1 GB log
 # of scripts/bench-triage.sh by default), in turn, round after round (ROUNDS, default 3): wall
 # time, throughput and peak RSS of each, and sessions' throughput over triage's per round.
-# sessions writes one JSON line a push to /dev/null.
+# sessions writes one JSON line a push to /dev/null. BASELINE_BIN=path/to/an/older/css-errcode
+# times that build's sessions too, in the same rounds.
 #
 # Usage: scripts/bench-sessions.sh [SIZE_BYTES] [SEED]    (default 1000000000 and 42)
 set -euo pipefail
@@ -18,9 +19,9 @@ if [ ! -s "$file" ]; then
   echo "generating $file ..." >&2
   target/release/examples/gen_events "$size" "$seed" > "$file"
 fi
-python3 - "$bin" "$file" "${ROUNDS:-3}" <<'PY'
+python3 - "$bin" "$file" "${ROUNDS:-3}" "${BASELINE_BIN:-}" <<'PY'
 import os, resource, statistics, subprocess, sys, time
-bin, file, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bin, file, rounds, baseline = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 size = os.path.getsize(file)
 
 def run(args):
@@ -35,6 +36,8 @@ def run(args):
 ratios = []
 for r in range(rounds):
     order = [("triage", [bin, "triage", "--json", file]), ("sessions", [bin, "sessions", "--format", "jsonl", file])]
+    if baseline:
+        order.append(("baseline sessions", [baseline, "sessions", "--format", "jsonl", file]))
     if r % 2:
         order.reverse()
     result = {}
@@ -44,5 +47,7 @@ for r in range(rounds):
         print(f"round {r + 1} {name}: {seconds:.2f} s, {size / 1e6 / seconds:.0f} MB/s, peak RSS {rss:.1f} MiB")
     ratios.append(result["triage"] / result["sessions"])
     print(f"round {r + 1} sessions throughput / triage throughput: {ratios[-1]:.2f}")
+    if baseline:
+        print(f"round {r + 1} sessions throughput / baseline's: {result['baseline sessions'] / result['sessions']:.2f}")
 print(f"median sessions/triage throughput: {statistics.median(ratios):.2f}")
 PY

@@ -11,6 +11,10 @@
 //! same events give the same answer, and two reducers merged ([`Sessions::merge`]) answer as
 //! one reducer fed both inputs. A start that arrives after its own end does not reopen the push.
 //!
+//! [`Sessions`] holds every push until it is asked. For one pass over a long log in time order
+//! (a receiver's), [`Streaming`] gives each push out once the input has gone [`WINDOW`] seconds
+//! past its end, and holds only what is on the air and what ended in the last minutes.
+//!
 //! # Example
 //! Tencent's own example: start seq1, start seq2, end seq1: still live, on seq2.
 //! ```

@@ -147,6 +147,75 @@ impl PartialEq for dyn StreamKey + '_ {
 
 impl Eq for dyn StreamKey + '_ {}
 
+/// One stream's pushes by sequence, in order: a sorted vector, since a stream has one or two
+/// pushes at a time (a map's node would be ten times the size of one push).
+#[derive(Clone, Default, Debug)]
+struct Pushes(Vec<(String, Facts)>);
+
+impl Pushes {
+    fn find(&self, sequence: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(held, _)| held.as_str().cmp(sequence))
+    }
+
+    fn get(&self, sequence: &str) -> Option<&Facts> {
+        self.find(sequence).ok().map(|at| &self.0[at].1)
+    }
+
+    fn get_mut(&mut self, sequence: &str) -> Option<&mut Facts> {
+        self.find(sequence).ok().map(|at| &mut self.0[at].1)
+    }
+
+    fn contains_key(&self, sequence: &str) -> bool {
+        self.find(sequence).is_ok()
+    }
+
+    /// Keeps `facts` for `sequence`, replacing what it had.
+    fn insert(&mut self, sequence: String, facts: Facts) {
+        match self.find(&sequence) {
+            Ok(at) => self.0[at].1 = facts,
+            Err(at) => self.0.insert(at, (sequence, facts)),
+        }
+    }
+
+    /// Takes out the push at place `at` of [`iter`](Pushes::iter).
+    fn remove_at(&mut self, at: usize) -> (String, Facts) {
+        self.0.remove(at)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&String, &Facts)> {
+        self.0.iter().map(|(sequence, facts)| (sequence, facts))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Facts> {
+        self.0.iter().map(|(_, facts)| facts)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Facts> {
+        self.0.iter_mut().map(|(_, facts)| facts)
+    }
+}
+
+impl IntoIterator for Pushes {
+    type Item = (String, Facts);
+    type IntoIter = std::vec::IntoIter<(String, Facts)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl std::ops::Index<&String> for Pushes {
+    type Output = Facts;
+
+    fn index(&self, sequence: &String) -> &Facts {
+        self.get(sequence).expect("a sequence the stream holds")
+    }
+}
+
 /// What is known of a push's start.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub(crate) struct Start {
@@ -394,7 +463,7 @@ impl LiveStream {
 #[derive(Clone, Debug)]
 pub struct Sessions {
     /// Each stream's pushes. The names are shared (with [`Streaming`]'s queue of ends).
-    streams: HashMap<Arc<Stream>, BTreeMap<String, Facts>, Hashing>,
+    streams: HashMap<Arc<Stream>, Pushes, Hashing>,
     /// The streams the latest poll of DescribeLiveStreamOnlineList that covered them listed.
     online: BTreeMap<Stream, Listed>,
     /// Pushes known from DescribeLiveStreamEventList records, which carry no sequence.
@@ -620,7 +689,7 @@ impl Sessions {
                 return;
             }
             let (domain, app, name) = stream;
-            let mut pushes = BTreeMap::new();
+            let mut pushes = Pushes::default();
             pushes.insert(sequence.into_owned(), facts());
             self.streams.insert(
                 Arc::new(Stream::new(
@@ -845,9 +914,11 @@ impl Sessions {
             .streams
             .iter()
             .flat_map(|(stream, pushes)| {
-                let mut starts: Vec<(i64, &str)> = pushes
+                let mut starts: Vec<(i64, u64)> = pushes
                     .iter()
-                    .filter_map(|(sequence, facts)| Some((facts.start_time()?, sequence.as_str())))
+                    .filter_map(|(sequence, facts)| {
+                        Some((facts.start_time()?, sequence_key(sequence)))
+                    })
                     .collect();
                 starts.sort_unstable();
                 pushes
@@ -1045,14 +1116,21 @@ fn facts_of(record: Record<'_>) -> Facts {
 }
 
 /// The session of one push, given the start times of its stream's pushes, sorted.
-fn session(stream: &Stream, sequence: &str, facts: &Facts, starts: &[(i64, &str)]) -> Session {
-    let state = state_of(sequence, facts, starts);
+fn session(stream: &Stream, sequence: &str, facts: &Facts, starts: &[(i64, u64)]) -> Session {
+    let state = state_of(sequence_key(sequence), facts, starts);
     into_session(stream.clone(), sequence.to_owned(), facts.clone(), state)
 }
 
-/// Where the push `sequence` with these facts stands, given the start times of its stream's
-/// pushes, sorted.
-fn state_of(sequence: &str, facts: &Facts, starts: &[(i64, &str)]) -> State {
+/// A sequence as [`state_of`] compares it: a hash, so that a push given out is remembered
+/// without its text.
+fn sequence_key(sequence: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(sequence)
+}
+
+/// Where the push whose sequence has `sequence`'s key stands, with these facts, given the
+/// start times of its stream's pushes (with their sequences' keys), sorted.
+fn state_of(sequence: u64, facts: &Facts, starts: &[(i64, u64)]) -> State {
     let replaced = |end: &End| {
         let (from, to) = (
             end.time.saturating_sub(REPLACED_WITHIN),

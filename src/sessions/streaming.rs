@@ -4,7 +4,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use super::{Facts, Hashing, Session, Sessions, State, Stream, StreamKey, into_session, state_of};
+use super::{
+    Facts, Hashing, Session, Sessions, State, Stream, StreamKey, into_session, sequence_key,
+    state_of,
+};
 use crate::events::{EventKind, Record, StreamEventInfo};
 
 /// Seconds that a push is held after its end, by the input's clock (the latest event time
@@ -90,7 +93,8 @@ struct Given {
 struct Ghost {
     start: Option<i64>,
     end: i64,
-    sequence: String,
+    /// Its sequence's [`sequence_key`].
+    sequence: u64,
 }
 
 impl Default for Streaming {
@@ -276,28 +280,31 @@ impl Streaming {
         let before = self.clock.saturating_sub(REMEMBER);
         let hashed = stream_key(stream.parts());
         let ghosts = self.ghosts.get(&hashed).map_or(&[][..], Vec::as_slice);
-        let mut starts: Vec<(i64, &str)> = Vec::new();
-        // What each push to give out is, decided while every push of the stream is there.
-        let mut settled: Vec<(Ghost, State, bool)> = Vec::new();
-        for (sequence, facts) in pushes {
+        let mut starts: Vec<(i64, u64)> = Vec::new();
+        // What each push to give out is, decided while every push of the stream is there: its
+        // place among the stream's pushes, what is remembered of it, its state, whether its
+        // start callback came.
+        let mut settled: Vec<(usize, Ghost, State, bool)> = Vec::new();
+        for (at, (sequence, facts)) in pushes.iter().enumerate() {
             if facts.end.as_ref().is_some_and(|end| end.time < horizon) {
                 if starts.is_empty() {
                     starts = pushes
                         .iter()
                         .filter_map(|(sequence, facts)| {
-                            Some((facts.start_time()?, sequence.as_str()))
+                            Some((facts.start_time()?, sequence_key(sequence)))
                         })
                         .chain(
                             ghosts
                                 .iter()
                                 .filter(|g| g.end >= before)
-                                .filter_map(|g| Some((g.start?, g.sequence.as_str()))),
+                                .filter_map(|g| Some((g.start?, g.sequence))),
                         )
                         .collect();
                     starts.sort_unstable();
                 }
+                let sequence = sequence_key(sequence);
                 let state = state_of(sequence, facts, &starts);
-                settled.push((ghost_of(sequence, facts), state, facts.start.is_some()));
+                settled.push((at, ghost_of(sequence, facts), state, facts.start.is_some()));
             }
         }
         if settled.is_empty() {
@@ -326,10 +333,9 @@ impl Streaming {
         let count = settled.len();
         let ghosts = self.ghosts.entry(hashed).or_default();
         ghosts.retain(|g| g.end >= before);
-        for (n, (ghost, state, had_start)) in settled.into_iter().enumerate() {
-            let (sequence, facts) = pushes
-                .remove_entry(&ghost.sequence)
-                .expect("a push being settled is held");
+        // From the last place to the first, so that each place stays where it was.
+        for (n, (at, ghost, state, had_start)) in settled.into_iter().rev().enumerate() {
+            let (sequence, facts) = pushes.remove_at(at);
             self.held.pushes -= 1;
             let own = if n + 1 == count && emptied {
                 match names.take().expect("kept until the last") {
@@ -342,7 +348,7 @@ impl Streaming {
                     Err(shared) => Stream::clone(shared),
                 }
             };
-            let pushed = push_key(own.parts(), &ghost.sequence);
+            let pushed = push_key(own.parts(), &sequence);
             self.settled.push(into_session(own, sequence, facts, state));
             self.given.insert(
                 pushed,
@@ -424,11 +430,11 @@ impl Streaming {
     }
 }
 
-fn ghost_of(sequence: &str, facts: &Facts) -> Ghost {
+fn ghost_of(sequence: u64, facts: &Facts) -> Ghost {
     Ghost {
         start: facts.start_time(),
         end: facts.end.as_ref().map_or(i64::MIN, |e| e.time),
-        sequence: sequence.to_owned(),
+        sequence,
     }
 }
 

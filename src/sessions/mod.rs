@@ -154,7 +154,8 @@ struct Pushes(Vec<(String, Facts)>);
 
 impl Pushes {
     fn find(&self, sequence: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(held, _)| held.as_str().cmp(sequence))
+        self.0
+            .binary_search_by(|(held, _)| held.as_str().cmp(sequence))
     }
 
     fn get(&self, sequence: &str) -> Option<&Facts> {
@@ -674,7 +675,7 @@ impl Sessions {
         let names = (&*stream.0, &*stream.1, &*stream.2);
         let key: &dyn StreamKey = &names;
         if let Some(pushes) = self.streams.get_mut(key) {
-            if let Some(old) = pushes.get_mut(&*sequence) {
+            if let Some(old) = pushes.get_mut(&sequence) {
                 old.merge(facts());
                 return;
             }

@@ -158,10 +158,6 @@ impl Pushes {
             .binary_search_by(|(held, _)| held.as_str().cmp(sequence))
     }
 
-    fn get(&self, sequence: &str) -> Option<&Facts> {
-        self.find(sequence).ok().map(|at| &self.0[at].1)
-    }
-
     fn get_mut(&mut self, sequence: &str) -> Option<&mut Facts> {
         self.find(sequence).ok().map(|at| &mut self.0[at].1)
     }
@@ -206,14 +202,6 @@ impl IntoIterator for Pushes {
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
-    }
-}
-
-impl std::ops::Index<&String> for Pushes {
-    type Output = Facts;
-
-    fn index(&self, sequence: &String) -> &Facts {
-        self.get(sequence).expect("a sequence the stream holds")
     }
 }
 
@@ -270,6 +258,11 @@ impl Facts {
             keep_least(&mut self.lost, lost);
         }
         self.missed = self.missed.max(other.missed);
+    }
+
+    /// When its end callback says it ended.
+    fn end_time(&self) -> Option<i64> {
+        self.end.as_ref().map(|end| end.time)
     }
 
     /// Started, not ended and not found missing by the API: on the air.
@@ -484,6 +477,13 @@ struct Recorded {
 }
 
 impl Recorded {
+    /// Whether a push known from callbacks that started at `start` and ended at `end` is this
+    /// record's: their starts, or their ends, at most [`RECORD_WITHIN`] seconds apart.
+    fn pairs_with(&self, start: Option<i64>, end: Option<i64>) -> bool {
+        let near = |a: i64, b: i64| a.abs_diff(b) <= RECORD_WITHIN as u64;
+        start.is_some_and(|t| near(t, self.start)) || end.is_some_and(|t| near(t, self.end))
+    }
+
     /// The record as a push of its own.
     fn session(&self, stream: &Stream) -> Session {
         Session {
@@ -722,20 +722,7 @@ impl Sessions {
         }
         for (stream, records) in other.recorded {
             for recorded in records {
-                let known = self
-                    .recorded
-                    .get(&stream)
-                    .is_some_and(|mine| mine.contains(&recorded));
-                if !known && self.pushes >= self.limit {
-                    self.dropped += 1;
-                } else if self
-                    .recorded
-                    .entry(stream.clone())
-                    .or_default()
-                    .insert(recorded)
-                {
-                    self.pushes += 1;
-                }
+                self.insert_record(stream.clone(), recorded);
             }
         }
     }
@@ -886,11 +873,9 @@ impl Sessions {
                 .iter()
                 .filter(move |r| {
                     pushes.is_none_or(|pushes| {
-                        !pushes.values().any(|facts| {
-                            let near = |a: i64, b: i64| a.abs_diff(b) <= RECORD_WITHIN as u64;
-                            facts.start_time().is_some_and(|t| near(t, r.start))
-                                || facts.end.as_ref().is_some_and(|e| near(e.time, r.end))
-                        })
+                        !pushes
+                            .values()
+                            .any(|facts| r.pairs_with(facts.start_time(), facts.end_time()))
                     })
                 })
                 .map(move |r| r.session(stream))

@@ -379,21 +379,18 @@ impl Streaming {
             for record in settled {
                 records.remove(&record);
                 self.held.pushes -= 1;
-                let near = |a: i64, b: i64| a.abs_diff(b) <= super::RECORD_WITHIN as u64;
                 let held = self.held.streams.get(stream).is_some_and(|pushes| {
                     pushes.values().any(|facts: &Facts| {
-                        facts.start_time().is_some_and(|t| near(t, record.start))
-                            || facts.end.as_ref().is_some_and(|e| near(e.time, record.end))
+                        record.pairs_with(facts.start_time(), facts.end_time())
                     })
                 });
                 let given = self
                     .ghosts
                     .get(&stream_key(stream.parts()))
                     .is_some_and(|ghosts| {
-                        ghosts.iter().any(|g| {
-                            g.start.is_some_and(|t| near(t, record.start))
-                                || near(g.end, record.end)
-                        })
+                        ghosts
+                            .iter()
+                            .any(|g| record.pairs_with(g.start, Some(g.end)))
                     });
                 if !held && !given {
                     self.settled.push(record.session(stream));

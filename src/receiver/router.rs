@@ -292,14 +292,9 @@ pub(super) async fn read<T: Send + 'static, E: std::fmt::Display>(
     receiver: &Arc<Receiver>,
     query: impl FnOnce(&Reader) -> Result<T, E> + Send + 'static,
 ) -> Result<T, String> {
-    let dir = receiver
-        .store
-        .path()
-        .parent()
-        .map(std::path::Path::to_owned)
-        .unwrap_or_default();
+    let location = receiver.store.location().clone();
     tokio::task::spawn_blocking(move || {
-        let reader = Reader::open(&dir).map_err(|e| e.to_string())?;
+        let reader = Reader::open_at(&location).map_err(|e| e.to_string())?;
         query(&reader).map_err(|e| e.to_string())
     })
     .await

@@ -37,8 +37,11 @@
 //! # Ok::<(), tencent_css_errcode::store::Error>(())
 //! ```
 
+#[cfg(feature = "postgres")]
+mod postgres;
 mod reader;
 mod schema;
+mod sql;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -51,6 +54,7 @@ use rusqlite::params;
 use crate::events::EventKind;
 use crate::receiver::{Row, StoreError, Stored};
 use crate::sessions::{Online, Reconciled, Sessions};
+use sql::{Conn, Param};
 
 pub use reader::{
     Callbacks, Errcodes, Filter, InterruptionQuery, Interruptions, JsonLines, Kept, Reader,
@@ -177,6 +181,121 @@ pub enum Error {
         /// The database file that is not there.
         path: PathBuf,
     },
+    /// PostgreSQL could not be reached, or refused (the `postgres` feature).
+    #[error("{database}: {message}")]
+    Postgres {
+        /// The database's URL, without its password.
+        database: String,
+        /// What went wrong, with the SQLSTATE when the server said it.
+        message: String,
+    },
+    /// A PostgreSQL URL was given to a build without the `postgres` feature.
+    #[error("this build has no PostgreSQL support: build css-errcode with the `postgres` feature")]
+    NoPostgres,
+}
+
+/// Where a store is: a data directory (SQLite, `DIR/events.db`) or a PostgreSQL database.
+///
+/// Its `Display` never shows a password.
+///
+/// # Example
+/// ```
+/// use tencent_css_errcode::store::Location;
+/// let dir = Location::parse("/var/lib/css-callbacks");
+/// assert_eq!(dir, Location::Directory("/var/lib/css-callbacks".into()));
+/// let db = Location::parse("postgres://css:secret@db.internal/callbacks");
+/// assert_eq!(db.to_string(), "postgres://css@db.internal/callbacks");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// A data directory: SQLite, in `DIR/events.db`.
+    Directory(PathBuf),
+    /// A PostgreSQL URL (`postgres://user:password@host:port/db?sslmode=require`), or a
+    /// libpq `key=value` string. Needs the `postgres` feature to open.
+    Postgres(String),
+}
+
+impl Location {
+    /// A `postgres://` or `postgresql://` URL is a database; anything else is a directory.
+    pub fn parse(text: &str) -> Location {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Location::Postgres(text.to_owned())
+        } else {
+            Location::Directory(PathBuf::from(text))
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Directory(dir) => write!(f, "{}", schema::database_path(dir).display()),
+            Location::Postgres(url) => f.write_str(&redacted(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Directory(dir) => f.debug_tuple("Directory").field(dir).finish(),
+            Location::Postgres(url) => f.debug_tuple("Postgres").field(&redacted(url)).finish(),
+        }
+    }
+}
+
+/// A database URL without the password of its user part (`user:password@`), nor a
+/// `password=` parameter.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        // A libpq key=value string: leave out every password=… pair.
+        return url
+            .split_whitespace()
+            .filter(|pair| !pair.starts_with("password="))
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => format!("{}@{host}", user.split(':').next().unwrap_or("")),
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !pair.starts_with("password="))
+                .collect();
+            if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// A connection to a store a receiver has created.
+fn connect_existing(location: &Location) -> Result<Conn, Error> {
+    match location {
+        Location::Directory(dir) => {
+            let path = schema::database_path(dir);
+            let conn = schema::connect(&path, true, false)?;
+            if schema::version(&conn, &path)? == 0 {
+                return Err(Error::Missing { path });
+            }
+            Ok(Conn::Sqlite(conn, path))
+        }
+        #[cfg(feature = "postgres")]
+        Location::Postgres(url) => Ok(Conn::Postgres(std::cell::RefCell::new(
+            postgres::Target::parse(url)?.connect_existing()?,
+        ))),
+        #[cfg(not(feature = "postgres"))]
+        Location::Postgres(_) => Err(Error::NoPostgres),
+    }
 }
 
 /// How a [`Store`] commits.
@@ -284,7 +403,7 @@ struct Shared {
 pub struct Store {
     sender: mpsc::SyncSender<Message>,
     shared: Arc<Shared>,
-    path: PathBuf,
+    location: Location,
     sync: bool,
     import: Option<Import>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
@@ -293,7 +412,7 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.path)
+            .field("location", &self.location)
             .field("healthy", &self.healthy())
             .field("waiting", &self.waiting())
             .finish_non_exhaustive()
@@ -309,6 +428,66 @@ impl Store {
     /// On a new database, the directory's 0.2 files (`events-YYYY-MM-DD.jsonl`) are imported
     /// once ([`Store::imported`]); they are left in place.
     pub fn open(dir: &Path, options: Options) -> Result<Store, Error> {
+        Store::open_at(&Location::Directory(dir.to_owned()), options)
+    }
+
+    /// Opens the store at `location`: a directory as [`Store::open`] does, or a PostgreSQL
+    /// database (the `postgres` feature), whose schema it creates or brings up to date under
+    /// an advisory lock, so that replicas starting together migrate once. On PostgreSQL every
+    /// commit is durable when it returns as the server is configured to make it
+    /// (`synchronous_commit`, on by default); [`Options::without_sync`] sets it `off` for the
+    /// writer's connection.
+    pub fn open_at(location: &Location, options: Options) -> Result<Store, Error> {
+        match location {
+            Location::Directory(dir) => Store::open_sqlite(dir, options),
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => Store::open_postgres(location, url, options),
+            #[cfg(not(feature = "postgres"))]
+            Location::Postgres(_) => Err(Error::NoPostgres),
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    fn open_postgres(location: &Location, url: &str, options: Options) -> Result<Store, Error> {
+        let target = postgres::Target::parse(url)?;
+        let mut client = target.connect_and_migrate()?;
+        if !options.sync {
+            client.batch("SET synchronous_commit = off")?;
+        }
+        let backend = writer::Postgres::new(target.clone(), client, options.sync);
+        Store::start(location.clone(), options, backend, None)
+    }
+
+    /// Starts the writer thread on `backend`.
+    fn start<B: writer::Backend>(
+        location: Location,
+        options: Options,
+        backend: B,
+        import: Option<Import>,
+    ) -> Result<Store, Error> {
+        let shared = Arc::new(Shared::default());
+        shared.healthy.store(true, Ordering::Relaxed);
+        let (sender, receiver) = mpsc::sync_channel(options.queue);
+        let sync = options.sync;
+        let writer = writer::Writer::new(backend, options, Arc::clone(&shared));
+        let thread = std::thread::Builder::new()
+            .name("store".to_owned())
+            .spawn(move || writer.run(&receiver))
+            .map_err(|source| Error::Io {
+                path: PathBuf::from(location.to_string()),
+                source,
+            })?;
+        Ok(Store {
+            sender,
+            shared,
+            location,
+            sync,
+            import,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    fn open_sqlite(dir: &Path, options: Options) -> Result<Store, Error> {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_owned(),
             source,
@@ -317,35 +496,25 @@ impl Store {
         let sync = options.sync;
         let mut conn = schema::connect(&path, sync, true)?;
         let import = schema::migrate(&mut conn, &path, dir)?;
-        let shared = Arc::new(Shared::default());
-        shared.healthy.store(true, Ordering::Relaxed);
-        let (sender, receiver) = mpsc::sync_channel(options.queue);
         // Checkpoints run on a thread of their own, so that no commit waits for one.
         conn.execute_batch("PRAGMA wal_autocheckpoint=0")
             .map_err(|e| schema::database_error(&path, &e))?;
         let checkpoints = writer::checkpointer(&path, options.sync)?;
-        let writer = writer::Writer::new(
-            path.clone(),
+        let backend = writer::Sqlite::new(path, sync, conn, checkpoints);
+        Store::start(
+            Location::Directory(dir.to_owned()),
             options,
-            conn,
-            Arc::clone(&shared),
-            checkpoints,
-        );
-        let thread = std::thread::Builder::new()
-            .name("store".to_owned())
-            .spawn(move || writer.run(&receiver))
-            .map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(Store {
-            sender,
-            shared,
-            path,
-            sync,
+            backend,
             import,
-            thread: Arc::new(Mutex::new(Some(thread))),
-        })
+        )
+    }
+
+    /// A connection of its own, for a short write beside the writer's.
+    fn connection(&self) -> Result<Conn, Error> {
+        match &self.location {
+            Location::Directory(dir) => Conn::sqlite(&schema::database_path(dir), self.sync),
+            other => connect_existing(other),
+        }
     }
 
     /// Takes one poll of DescribeLiveStreamOnlineList, as [`Sessions::reconcile`] takes it:
@@ -354,81 +523,87 @@ impl Store {
     /// written back in one transaction, on a connection of its own (the writer's commits wait
     /// at most for this one). Do not call it for a failed query: a failure changes nothing.
     pub fn reconcile(&self, poll: &Online) -> Result<Reconciled, Error> {
-        let path = &self.path;
-        let db = |e: rusqlite::Error| schema::database_error(path, &e);
-        let mut conn = schema::connect(path, self.sync, false)?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db)?;
-        let scope: [&dyn rusqlite::ToSql; 3] = [&poll.app, &poll.domain, &poll.stream];
+        let conn = self.connection()?;
+        conn.begin_write()?;
+        let scope = [
+            Param::from(&poll.app),
+            Param::from(&poll.domain),
+            Param::from(&poll.stream),
+        ];
         let mut sessions = Sessions::new();
         reader::read_pushes(
-            &tx,
-            path,
+            &conn,
             &mut sessions,
-            "SELECT * FROM pushes WHERE end_time IS NULL AND lost_at IS NULL AND app = ?1 \
-             AND (?2 IS NULL OR domain = ?2) AND (?3 IS NULL OR stream = ?3)",
+            if conn.is_postgres() {
+                // Row locks: a replica's end of one of these pushes waits for this poll.
+                concat!(
+                    "SELECT ",
+                    reader::push_columns!(""),
+                    " FROM pushes WHERE end_time IS NULL AND lost_at IS NULL AND app = ?1 \
+                     AND (?2 IS NULL OR domain = ?2) AND (?3 IS NULL OR stream = ?3) \
+                     ORDER BY domain, app, stream, sequence FOR UPDATE"
+                )
+            } else {
+                concat!(
+                    "SELECT ",
+                    reader::push_columns!(""),
+                    " FROM pushes WHERE end_time IS NULL AND lost_at IS NULL AND app = ?1 \
+                     AND (?2 IS NULL OR domain = ?2) AND (?3 IS NULL OR stream = ?3)"
+                )
+            },
             &scope,
         )?;
         let changed = sessions.reconcile(poll);
-        {
-            let mut update = tx
-                .prepare_cached(
-                    "UPDATE pushes SET missed = ?5, lost_at = ?6 \
-                     WHERE domain = ?1 AND app = ?2 AND stream = ?3 AND sequence = ?4",
-                )
-                .map_err(db)?;
-            for (stream, sequence, missed, lost) in sessions.polled() {
-                update
-                    .execute(params![
-                        stream.domain,
-                        stream.app,
-                        stream.stream,
-                        sequence,
-                        missed,
-                        lost
-                    ])
-                    .map_err(db)?;
-            }
-            tx.execute(
-                "DELETE FROM online WHERE app = ?1 AND (?2 IS NULL OR domain = ?2) \
-                 AND (?3 IS NULL OR stream = ?3)",
-                scope,
-            )
-            .map_err(db)?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO online (domain, app, stream, polled_at, since) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(db)?;
-            for (stream, at, since) in sessions.listed() {
-                insert
-                    .execute(params![stream.domain, stream.app, stream.stream, at, since])
-                    .map_err(db)?;
-            }
+        for (stream, sequence, missed, lost) in sessions.polled() {
+            conn.execute(
+                "UPDATE pushes SET missed = ?5, lost_at = ?6 \
+                 WHERE domain = ?1 AND app = ?2 AND stream = ?3 AND sequence = ?4",
+                &[
+                    (&stream.domain).into(),
+                    (&stream.app).into(),
+                    (&stream.stream).into(),
+                    sequence.into(),
+                    i64::from(missed).into(),
+                    lost.into(),
+                ],
+            )?;
         }
-        tx.commit().map_err(db)?;
+        conn.execute(
+            "DELETE FROM online WHERE app = ?1 AND (?2 IS NULL OR domain = ?2) \
+             AND (?3 IS NULL OR stream = ?3)",
+            &scope,
+        )?;
+        for (stream, at, since) in sessions.listed() {
+            conn.execute(
+                "INSERT INTO online (domain, app, stream, polled_at, since) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                &[
+                    (&stream.domain).into(),
+                    (&stream.app).into(),
+                    (&stream.stream).into(),
+                    at.into(),
+                    since.into(),
+                ],
+            )?;
+        }
+        conn.batch("COMMIT")?;
         Ok(changed)
     }
 
     /// The (domain, AppName) pairs of the open pushes: what a reconciliation should poll,
     /// besides the AppNames it is told of.
     pub fn open_scopes(&self) -> Result<Vec<(String, String)>, Error> {
-        let path = &self.path;
-        let db = |e: rusqlite::Error| schema::database_error(path, &e);
-        let conn = schema::connect(path, self.sync, false)?;
-        let mut statement = conn
-            .prepare(
-                "SELECT DISTINCT domain, app FROM pushes \
-                 WHERE end_time IS NULL AND lost_at IS NULL ORDER BY 1, 2",
-            )
-            .map_err(db)?;
-        let scopes = statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(db)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db)?;
+        let conn = self.connection()?;
+        let mut scopes = Vec::new();
+        conn.each(
+            "SELECT DISTINCT domain, app FROM pushes \
+             WHERE end_time IS NULL AND lost_at IS NULL ORDER BY 1, 2",
+            &[],
+            |row| {
+                scopes.push((row.required_text(0)?, row.required_text(1)?));
+                Ok(())
+            },
+        )?;
         Ok(scopes)
     }
 
@@ -437,9 +612,9 @@ impl Store {
         self.import
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store is.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Hands `row` to the writer; `done` gets the result once the row's batch is committed

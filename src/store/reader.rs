@@ -2,11 +2,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rusqlite::{Connection, params};
-
-use super::{Error, schema};
+use super::sql::{Conn, Param};
+use super::{Error, Location};
 use crate::sessions::{End, LiveStream, Session, Sessions, Start, Stream};
 
 /// Rows one query reads: each page is its own short read, so a long export neither holds
@@ -64,7 +63,8 @@ pub struct Kept {
     pub body: String,
 }
 
-/// A read-only view of a store's database, for export and triage.
+/// A read-only view of a store's database (SQLite or PostgreSQL), for export, triage and the
+/// admin side of the receiver.
 ///
 /// # Example
 /// ```
@@ -74,9 +74,47 @@ pub struct Kept {
 /// ```
 #[derive(Debug)]
 pub struct Reader {
-    conn: Connection,
-    path: PathBuf,
+    conn: Conn,
 }
+
+/// The columns of `pushes` that [`read_pushes`] reads, in its order.
+macro_rules! push_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "domain, ",
+            $p,
+            "app, ",
+            $p,
+            "stream, ",
+            $p,
+            "sequence, ",
+            $p,
+            "start_time, ",
+            $p,
+            "start_client_ip, ",
+            $p,
+            "start_node, ",
+            $p,
+            "end_time, ",
+            $p,
+            "push_duration_ms, ",
+            $p,
+            "errcode, ",
+            $p,
+            "errmsg, ",
+            $p,
+            "end_client_ip, ",
+            $p,
+            "end_node, ",
+            $p,
+            "missed, ",
+            $p,
+            "lost_at"
+        )
+    };
+}
+pub(super) use push_columns;
 
 /// Which streams a query of [`Reader::interruptions`] selects: each field that is set must
 /// match exactly.
@@ -220,13 +258,14 @@ pub struct Interruptions {
 impl Reader {
     /// Opens `DIR/events.db`, which must exist and be of a schema this release knows.
     pub fn open(dir: &Path) -> Result<Reader, Error> {
-        let path = schema::database_path(dir);
-        let conn = schema::connect(&path, true, false)?;
-        let version = schema::version(&conn, &path)?;
-        if version == 0 {
-            return Err(Error::Missing { path });
-        }
-        Ok(Reader { conn, path })
+        Reader::open_at(&Location::Directory(dir.to_owned()))
+    }
+
+    /// Opens the store at `location`, which a receiver must have created.
+    pub fn open_at(location: &Location) -> Result<Reader, Error> {
+        Ok(Reader {
+            conn: super::connect_existing(location)?,
+        })
     }
 
     /// The streams on the air, as the pushes kept so far say (see [`crate::sessions`]).
@@ -234,17 +273,34 @@ impl Reader {
         let mut sessions = Sessions::new();
         self.pushes(
             &mut sessions,
-            "SELECT * FROM pushes WHERE end_time IS NULL",
-            &[] as &[&dyn rusqlite::ToSql],
+            concat!(
+                "SELECT ",
+                push_columns!(""),
+                " FROM pushes WHERE end_time IS NULL"
+            ),
+            &[],
         )?;
         // The streams the API listed, and their pushes that ended after the poll (a later
         // end explains a listing).
         self.pushes(
             &mut sessions,
-            // CROSS JOIN keeps this order: the few listed streams, then their pushes by key.
-            "SELECT p.* FROM online o CROSS JOIN pushes p ON p.domain = o.domain \
-             AND p.app = o.app AND p.stream = o.stream WHERE p.end_time >= o.polled_at",
-            &[] as &[&dyn rusqlite::ToSql],
+            if self.conn.is_postgres() {
+                concat!(
+                    "SELECT ",
+                    push_columns!("p."),
+                    " FROM online o JOIN pushes p ON p.domain = o.domain \
+                     AND p.app = o.app AND p.stream = o.stream WHERE p.end_time >= o.polled_at"
+                )
+            } else {
+                // CROSS JOIN keeps this order: the few listed streams, then their pushes by key.
+                concat!(
+                    "SELECT ",
+                    push_columns!("p."),
+                    " FROM online o CROSS JOIN pushes p ON p.domain = o.domain \
+                     AND p.app = o.app AND p.stream = o.stream WHERE p.end_time >= o.polled_at"
+                )
+            },
+            &[],
         )?;
         self.listed(&mut sessions, None)?;
         Ok(sessions.live())
@@ -265,7 +321,6 @@ impl Reader {
     /// redelivery once); a push is counted twice only if Tencent reported two ends of it at
     /// different times, and its row then shows the earlier.
     pub fn interruptions(&self, query: &InterruptionQuery) -> Result<Interruptions, Error> {
-        let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
         let q = query;
         let sql = "SELECT at, errcode, domain, app, stream, sequence FROM ( \
              SELECT event_time AS at, errcode, domain, app, stream, sequence FROM callbacks \
@@ -274,29 +329,24 @@ impl Reader {
              AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5) \
              UNION ALL SELECT lost_at, NULL, domain, app, stream, sequence FROM pushes \
              WHERE end_time IS NULL AND lost_at BETWEEN ?1 AND ?2 AND (?3 IS NULL OR domain = ?3) \
-             AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5)) \
+             AND (?4 IS NULL OR app = ?4) AND (?5 IS NULL OR stream = ?5)) AS e \
              ORDER BY at DESC, domain DESC, app DESC, stream DESC, sequence DESC";
         let mut counts: HashMap<(i64, Option<u32>), u64> = HashMap::new();
         let mut keys: Vec<(Stream, String)> = Vec::new();
         let mut admitted = 0usize;
-        {
-            let mut statement = self.conn.prepare_cached(sql).map_err(db)?;
-            let mut rows = statement
-                .query(params![
-                    q.since,
-                    q.until,
-                    q.filter.domain,
-                    q.filter.app,
-                    q.filter.stream
-                ])
-                .map_err(db)?;
-            let bucket = q.bucket.max(1);
-            while let Some(row) = rows.next().map_err(db)? {
-                let at: i64 = row.get(0).map_err(db)?;
-                let errcode = row
-                    .get::<_, Option<i64>>(1)
-                    .map_err(db)?
-                    .and_then(|e| u32::try_from(e).ok());
+        let bucket = q.bucket.max(1);
+        self.conn.each(
+            sql,
+            &[
+                q.since.into(),
+                q.until.into(),
+                (&q.filter.domain).into(),
+                (&q.filter.app).into(),
+                (&q.filter.stream).into(),
+            ],
+            |row| {
+                let at = row.required_int(0)?;
+                let errcode = row.int(1)?.and_then(|e| u32::try_from(e).ok());
                 *counts
                     .entry(((at - q.since) / bucket, errcode))
                     .or_default() += 1;
@@ -305,21 +355,22 @@ impl Reader {
                     None => q.errcodes.admits_lost(),
                 };
                 if !passes {
-                    continue;
+                    return Ok(());
                 }
                 if admitted >= q.offset && keys.len() < q.limit {
                     keys.push((
                         Stream::new(
-                            row.get::<_, String>(2).map_err(db)?,
-                            row.get::<_, String>(3).map_err(db)?,
-                            row.get::<_, String>(4).map_err(db)?,
+                            row.required_text(2)?,
+                            row.required_text(3)?,
+                            row.required_text(4)?,
                         ),
-                        row.get::<_, String>(5).map_err(db)?,
+                        row.required_text(5)?,
                     ));
                 }
                 admitted += 1;
-            }
-        }
+                Ok(())
+            },
+        )?;
         let mut counts: Vec<(i64, Option<u32>, u64)> =
             counts.into_iter().map(|((b, e), n)| (b, e, n)).collect();
         counts.sort_unstable();
@@ -327,9 +378,18 @@ impl Reader {
         for (stream, sequence) in &keys {
             self.pushes(
                 &mut sessions,
-                "SELECT * FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
-                 AND sequence = ?4",
-                &[&stream.domain, &stream.app, &stream.stream, sequence],
+                concat!(
+                    "SELECT ",
+                    push_columns!(""),
+                    " FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
+                     AND sequence = ?4"
+                ),
+                &[
+                    (&stream.domain).into(),
+                    (&stream.app).into(),
+                    (&stream.stream).into(),
+                    sequence.into(),
+                ],
             )?;
         }
         let found = sessions.sessions();
@@ -342,14 +402,18 @@ impl Reader {
             };
             self.pushes(
                 &mut sessions,
-                "SELECT * FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
-                 AND start_time BETWEEN ?4 AND ?5",
+                concat!(
+                    "SELECT ",
+                    push_columns!(""),
+                    " FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
+                     AND start_time BETWEEN ?4 AND ?5"
+                ),
                 &[
-                    &session.stream.domain,
-                    &session.stream.app,
-                    &session.stream.stream,
-                    &end.saturating_sub(crate::sessions::REPLACED_WITHIN),
-                    &end.saturating_add(crate::sessions::REPLACED_WITHIN),
+                    (&session.stream.domain).into(),
+                    (&session.stream.app).into(),
+                    (&session.stream.stream).into(),
+                    end.saturating_sub(crate::sessions::REPLACED_WITHIN).into(),
+                    end.saturating_add(crate::sessions::REPLACED_WITHIN).into(),
                 ],
             )?;
         }
@@ -375,28 +439,24 @@ impl Reader {
 
     /// The streams the latest polls of the API listed (all, or one stream's), into `sessions`.
     fn listed(&self, sessions: &mut Sessions, stream: Option<&Stream>) -> Result<(), Error> {
-        let db = |e: rusqlite::Error| schema::database_error(&self.path, &e);
-        let mut statement = self
-            .conn
-            .prepare_cached(
-                "SELECT domain, app, stream, polled_at, since FROM online \
-                 WHERE ?1 IS NULL OR (domain = ?1 AND app = ?2 AND stream = ?3)",
-            )
-            .map_err(db)?;
         let (domain, app, name) = match stream {
             Some(s) => (Some(&s.domain), Some(&s.app), Some(&s.stream)),
             None => (None, None, None),
         };
-        let mut rows = statement.query(params![domain, app, name]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let stream = Stream::new(
-                row.get::<_, String>(0).map_err(db)?,
-                row.get::<_, String>(1).map_err(db)?,
-                row.get::<_, String>(2).map_err(db)?,
-            );
-            sessions.add_listed(stream, row.get(3).map_err(db)?, row.get(4).map_err(db)?);
-        }
-        Ok(())
+        self.conn.each(
+            "SELECT domain, app, stream, polled_at, since FROM online \
+             WHERE ?1 IS NULL OR (domain = ?1 AND app = ?2 AND stream = ?3)",
+            &[domain.into(), app.into(), name.into()],
+            |row| {
+                let stream = Stream::new(
+                    row.required_text(0)?,
+                    row.required_text(1)?,
+                    row.required_text(2)?,
+                );
+                sessions.add_listed(stream, row.required_int(3)?, row.required_int(4)?);
+                Ok(())
+            },
+        )
     }
 
     /// The latest `limit` pushes of one stream (by start), newest first, with their state.
@@ -408,13 +468,17 @@ impl Reader {
         self.listed(&mut sessions, Some(stream))?;
         self.pushes(
             &mut sessions,
-            "SELECT * FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
-             ORDER BY coalesce(start_time, end_time) DESC LIMIT ?4",
+            concat!(
+                "SELECT ",
+                push_columns!(""),
+                " FROM pushes WHERE domain = ?1 AND app = ?2 AND stream = ?3 \
+                 ORDER BY coalesce(start_time, end_time) DESC LIMIT ?4"
+            ),
             &[
-                &stream.domain,
-                &stream.app,
-                &stream.stream,
-                &(limit.saturating_add(8)),
+                (&stream.domain).into(),
+                (&stream.app).into(),
+                (&stream.stream).into(),
+                limit.saturating_add(8).into(),
             ],
         )?;
         let mut all = sessions.sessions();
@@ -428,9 +492,9 @@ impl Reader {
         &self,
         sessions: &mut Sessions,
         sql: &str,
-        params: &[&dyn rusqlite::ToSql],
+        params: &[Param<'_>],
     ) -> Result<(), Error> {
-        read_pushes(&self.conn, &self.path, sessions, sql, params)
+        read_pushes(&self.conn, sessions, sql, params)
     }
     /// The callbacks that `filter` selects, in order of receipt.
     pub fn callbacks(self, filter: Filter) -> Callbacks {
@@ -440,6 +504,7 @@ impl Reader {
             after: i64::MIN,
             page: VecDeque::new(),
             done: false,
+            snapshot: false,
         }
     }
 }
@@ -452,6 +517,10 @@ pub struct Callbacks {
     after: i64,
     page: VecDeque<Kept>,
     done: bool,
+    /// Whether the pages are read in one snapshot yet (PostgreSQL: ids are taken at insert,
+    /// so a page read while replicas commit could skip a row committed late; one snapshot
+    /// sees each committed row once).
+    snapshot: bool,
 }
 
 impl Callbacks {
@@ -465,38 +534,32 @@ impl Callbacks {
     }
 
     fn fetch(&mut self) -> Result<(), Error> {
-        let path = &self.reader.path;
-        let db = |e: rusqlite::Error| schema::database_error(path, &e);
-        let mut statement = self
-            .reader
-            .conn
-            .prepare_cached(
-                "SELECT id, received, body FROM callbacks \
-                 WHERE id > ?1 AND received >= ?2 AND received <= ?3 AND (?4 IS NULL OR stream = ?4) \
-                 ORDER BY id LIMIT ?5",
-            )
-            .map_err(db)?;
-        let rows = statement
-            .query_map(
-                params![
-                    self.after,
-                    self.filter.since.unwrap_or(i64::MIN),
-                    self.filter.until.unwrap_or(i64::MAX),
-                    self.filter.stream,
-                    PAGE
-                ],
-                |row| {
-                    Ok(Kept {
-                        id: row.get(0)?,
-                        received: row.get(1)?,
-                        body: row.get(2)?,
-                    })
-                },
-            )
-            .map_err(db)?;
-        for kept in rows {
-            self.page.push_back(kept.map_err(db)?);
+        let conn = &self.reader.conn;
+        if conn.is_postgres() && !self.snapshot {
+            conn.begin_snapshot()?;
+            self.snapshot = true;
         }
+        let page = &mut self.page;
+        conn.each(
+            "SELECT id, received, body FROM callbacks \
+             WHERE id > ?1 AND received >= ?2 AND received <= ?3 AND (?4 IS NULL OR stream = ?4) \
+             ORDER BY id LIMIT ?5",
+            &[
+                self.after.into(),
+                self.filter.since.unwrap_or(i64::MIN).into(),
+                self.filter.until.unwrap_or(i64::MAX).into(),
+                (&self.filter.stream).into(),
+                PAGE.into(),
+            ],
+            |row| {
+                page.push_back(Kept {
+                    id: row.required_int(0)?,
+                    received: row.required_int(1)?,
+                    body: row.required_text(2)?,
+                });
+                Ok(())
+            },
+        )?;
         match self.page.back() {
             Some(last) if self.page.len() as i64 == PAGE => self.after = last.id,
             _ => self.done = true,
@@ -560,99 +623,47 @@ impl Read for JsonLines {
     }
 }
 
-/// The pushes a query selects (all columns of `pushes`), into a reducer.
+/// The pushes a query selects (the columns of [`push_columns`], in order), into a reducer.
 pub(super) fn read_pushes(
-    conn: &rusqlite::Connection,
-    path: &Path,
+    conn: &Conn,
     sessions: &mut Sessions,
     sql: &str,
-    params: &[&dyn rusqlite::ToSql],
+    params: &[Param<'_>],
 ) -> Result<(), Error> {
-    const COLUMNS: [&str; 16] = [
-        "domain",
-        "app",
-        "stream",
-        "sequence",
-        "start_time",
-        "start_client_ip",
-        "start_node",
-        "end_time",
-        "push_duration_ms",
-        "errcode",
-        "errmsg",
-        "end_client_ip",
-        "end_node",
-        "missed",
-        "lost_at",
-        "",
-    ];
-    let db = |e: rusqlite::Error| schema::database_error(path, &e);
-    let mut statement = conn.prepare_cached(sql).map_err(db)?;
-    // Each column's index, looked up once rather than by name on every row.
-    let mut at = [0usize; 15];
-    for (slot, name) in at.iter_mut().zip(COLUMNS) {
-        *slot = statement.column_index(name).map_err(db)?;
-    }
-    let [
-        domain,
-        app,
-        stream,
-        sequence,
-        start_time,
-        start_client_ip,
-        start_node,
-        end_time,
-        push_duration_ms,
-        errcode,
-        errmsg,
-        end_client_ip,
-        end_node,
-        missed,
-        lost_at,
-    ] = at;
-    let mut rows = statement.query(params).map_err(db)?;
-    while let Some(row) = rows.next().map_err(db)? {
-        let text = |index: usize| row.get::<_, Option<String>>(index);
+    conn.each(sql, params, |row| {
         let key = Stream {
-            domain: row.get(domain).map_err(db)?,
-            app: row.get(app).map_err(db)?,
-            stream: row.get(stream).map_err(db)?,
+            domain: row.required_text(0)?,
+            app: row.required_text(1)?,
+            stream: row.required_text(2)?,
         };
-        let start = match row.get::<_, Option<i64>>(start_time).map_err(db)? {
+        let start = match row.int(4)? {
             Some(time) => Some(Start {
                 time,
-                client_ip: text(start_client_ip).map_err(db)?,
-                node: text(start_node).map_err(db)?,
+                client_ip: row.text(5)?,
+                node: row.text(6)?,
             }),
             None => None,
         };
-        let end = match row.get::<_, Option<i64>>(end_time).map_err(db)? {
+        let end = match row.int(7)? {
             Some(time) => Some(End {
                 time,
-                push_duration_ms: row
-                    .get::<_, Option<i64>>(push_duration_ms)
-                    .map_err(db)?
-                    .and_then(|ms| u64::try_from(ms).ok()),
-                errcode: row
-                    .get::<_, Option<i64>>(errcode)
-                    .map_err(db)?
-                    .and_then(|e| u32::try_from(e).ok())
-                    .unwrap_or(0),
-                errmsg: text(errmsg).map_err(db)?,
-                client_ip: text(end_client_ip).map_err(db)?,
-                node: text(end_node).map_err(db)?,
+                push_duration_ms: row.int(8)?.and_then(|ms| u64::try_from(ms).ok()),
+                errcode: row.int(9)?.and_then(|e| u32::try_from(e).ok()).unwrap_or(0),
+                errmsg: row.text(10)?,
+                client_ip: row.text(11)?,
+                node: row.text(12)?,
             }),
             None => None,
         };
-        let missed: i64 = row.get(missed).map_err(db)?;
+        let missed = row.required_int(13)?;
         sessions.add_push(
             key,
-            row.get(sequence).map_err(db)?,
+            row.required_text(3)?,
             start,
             end,
             u8::try_from(missed).unwrap_or(u8::MAX),
-            row.get(lost_at).map_err(db)?,
+            row.int(14)?,
         );
-    }
-    Ok(())
+        Ok(())
+    })
 }

@@ -25,22 +25,175 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{BATCH, Done, Message, Options, Shared, keep, schema};
 use crate::receiver::{Row, StoreError, Stored};
 
+/// What the writer needs of a database: a connection it may drop after a failure and open
+/// again.
+pub(super) trait Backend: Send + 'static {
+    /// Whether it holds a connection it trusts.
+    fn connected(&self) -> bool;
+    /// Commits the rows in one transaction: each row's result. On an error nothing was
+    /// committed that will be acknowledged, and the caller drops the connection.
+    fn commit(&mut self, rows: &[&Row]) -> Result<Vec<Stored>, String>;
+    /// Drops the connection.
+    fn disconnect(&mut self);
+    /// Connects again and proves that a commit works.
+    fn recover(&mut self) -> Result<(), String>;
+    /// Deletes up to `step` callbacks received before `cutoff`: how many it deleted.
+    fn retain(&mut self, cutoff: i64, step: i64) -> Option<u64>;
+    /// Stops what runs beside it and closes the connection.
+    fn close(&mut self);
+}
+
+/// SQLite, with its checkpointer thread.
+pub(super) struct Sqlite {
+    path: PathBuf,
+    sync: bool,
+    conn: Option<Connection>,
+    /// Stopped when the writer stops, before it closes the database.
+    checkpoints: Option<Checkpoints>,
+}
+
+impl Sqlite {
+    pub(super) fn new(
+        path: PathBuf,
+        sync: bool,
+        conn: Connection,
+        checkpoints: Checkpoints,
+    ) -> Self {
+        Sqlite {
+            path,
+            sync,
+            conn: Some(conn),
+            checkpoints: Some(checkpoints),
+        }
+    }
+}
+
+impl Backend for Sqlite {
+    fn connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    fn commit(&mut self, rows: &[&Row]) -> Result<Vec<Stored>, String> {
+        let conn = self.conn.as_mut().ok_or("not connected")?;
+        commit_rows(conn, rows.iter().copied()).map_err(|e| e.to_string())
+    }
+
+    fn disconnect(&mut self) {
+        drop(self.conn.take());
+    }
+
+    /// Reopens the database and makes what it holds durable again (see the module's docs).
+    fn recover(&mut self) -> Result<(), String> {
+        let conn = schema::connect(&self.path, self.sync, false).map_err(|e| e.to_string())?;
+        conn.execute_batch("PRAGMA wal_autocheckpoint=0")
+            .map_err(|e| e.to_string())?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| format!("the checkpoint after a failure failed: {e}"))?;
+        conn.execute(
+            "INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?1)",
+            [crate::receiver::unix_now()],
+        )
+        .map_err(|e| format!("a probe commit failed: {e}"))?;
+        self.conn = Some(conn);
+        Ok(())
+    }
+
+    fn retain(&mut self, cutoff: i64, step: i64) -> Option<u64> {
+        let conn = self.conn.as_ref()?;
+        conn.execute(
+            "DELETE FROM callbacks WHERE id IN \
+             (SELECT id FROM callbacks WHERE received < ?1 ORDER BY received LIMIT ?2)",
+            [cutoff, step],
+        )
+        .ok()
+        .map(|n| n as u64)
+    }
+
+    /// Stops the checkpointer, then closes the database (the last connection to close
+    /// checkpoints the whole WAL and removes it).
+    fn close(&mut self) {
+        if let Some(checkpoints) = self.checkpoints.take() {
+            let Checkpoints { stop, thread } = checkpoints;
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
+        drop(self.conn.take());
+    }
+}
+
+/// PostgreSQL: one connection, reconnected after a failure.
+#[cfg(feature = "postgres")]
+pub(super) struct Postgres {
+    target: super::postgres::Target,
+    client: Option<super::postgres::Client>,
+    sync: bool,
+}
+
+#[cfg(feature = "postgres")]
+impl Postgres {
+    pub(super) fn new(
+        target: super::postgres::Target,
+        client: super::postgres::Client,
+        sync: bool,
+    ) -> Self {
+        Postgres {
+            target,
+            client: Some(client),
+            sync,
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Backend for Postgres {
+    fn connected(&self) -> bool {
+        self.client.as_ref().is_some()
+    }
+
+    fn commit(&mut self, rows: &[&Row]) -> Result<Vec<Stored>, String> {
+        let client = self.client.as_mut().ok_or("not connected")?;
+        super::postgres::commit_rows(client, rows).map_err(|e| super::postgres::describe(&e))
+    }
+
+    fn disconnect(&mut self) {
+        drop(self.client.take());
+    }
+
+    fn recover(&mut self) -> Result<(), String> {
+        let mut client = self.target.connect().map_err(|e| e.to_string())?;
+        if !self.sync {
+            client
+                .batch("SET synchronous_commit = off")
+                .map_err(|e| e.to_string())?;
+        }
+        super::postgres::probe(&mut client, crate::receiver::unix_now())
+            .map_err(|e| format!("a probe commit failed: {}", super::postgres::describe(&e)))?;
+        self.client = Some(client);
+        Ok(())
+    }
+
+    fn retain(&mut self, cutoff: i64, step: i64) -> Option<u64> {
+        super::postgres::retain(self.client.as_mut()?, cutoff, step).ok()
+    }
+
+    fn close(&mut self) {
+        drop(self.client.take());
+    }
+}
+
 /// How often retention looks for old rows.
 const RETENTION_EVERY: Duration = Duration::from_secs(60);
 /// Rows one retention step deletes (one short transaction between batches).
 const RETENTION_STEP: i64 = 1_000;
 
-pub(super) struct Writer {
-    path: PathBuf,
+pub(super) struct Writer<B> {
+    backend: B,
     options: Options,
-    conn: Option<Connection>,
     shared: Arc<Shared>,
     /// Why the connection was dropped, for the appends that fail until it is back.
     failure: String,
     /// When retention should look again; `None` while it has rows left to delete.
     next_retention: Option<Instant>,
-    /// Stopped when the writer stops, before it closes the database.
-    checkpoints: Option<Checkpoints>,
 }
 
 /// The checkpointer thread: copies the WAL into the database file in the background (a
@@ -76,34 +229,19 @@ pub(super) fn checkpointer(
     Ok(Checkpoints { stop, thread })
 }
 
-impl Writer {
-    pub(super) fn new(
-        path: PathBuf,
-        options: Options,
-        conn: Connection,
-        shared: Arc<Shared>,
-        checkpoints: Checkpoints,
-    ) -> Writer {
+impl<B: Backend> Writer<B> {
+    pub(super) fn new(backend: B, options: Options, shared: Arc<Shared>) -> Writer<B> {
         Writer {
-            path,
+            backend,
             options,
-            conn: Some(conn),
             shared,
             failure: String::new(),
             next_retention: Some(Instant::now()),
-            checkpoints: Some(checkpoints),
         }
     }
 
-    /// Stops the checkpointer, then closes the database (the last connection to close
-    /// checkpoints the whole WAL and removes it).
     fn close(&mut self) {
-        if let Some(checkpoints) = self.checkpoints.take() {
-            let Checkpoints { stop, thread } = checkpoints;
-            let _ = stop.send(());
-            let _ = thread.join();
-        }
-        drop(self.conn.take());
+        self.backend.close();
     }
 
     pub(super) fn run(mut self, receiver: &mpsc::Receiver<Message>) {
@@ -124,7 +262,7 @@ impl Writer {
                 match message {
                     Message::Append(row, done) => appends.push((row, done)),
                     Message::Probe(done) => {
-                        let healthy = self.conn.is_some() || self.recover();
+                        let healthy = self.backend.connected() || self.recover();
                         done(healthy);
                     }
                     Message::Close(done) => {
@@ -152,13 +290,15 @@ impl Writer {
 
     /// Commits the batch in one transaction, then answers each append.
     fn commit(&mut self, appends: &mut Vec<(Row, Done)>) {
-        if self.conn.is_none() && !self.recover() {
+        if !self.backend.connected() && !self.recover() {
             let failure = self.failure.clone();
             self.answer(appends, || Err(StoreError::Failed(failure.clone())));
             return;
         }
-        let conn = self.conn.as_mut().expect("recovered");
-        match commit_rows(conn, appends.iter().map(|(row, _)| row)) {
+        let rows: Vec<&Row> = appends.iter().map(|(row, _)| row).collect();
+        let committed = self.backend.commit(&rows);
+        drop(rows);
+        match committed {
             Ok(results) => {
                 let mut results = results.into_iter();
                 self.answer(appends, || Ok(results.next().expect("one result a row")));
@@ -186,30 +326,15 @@ impl Writer {
     }
 
     fn fail(&mut self, why: String) {
-        drop(self.conn.take());
+        self.backend.disconnect();
         self.shared.healthy.store(false, Ordering::Relaxed);
         self.failure = why;
     }
 
-    /// Reopens the database and makes what it holds durable again (see the module's docs).
+    /// Connects again and proves a commit works (see the module's docs for SQLite).
     fn recover(&mut self) -> bool {
-        let attempt = || -> Result<Connection, String> {
-            let conn =
-                schema::connect(&self.path, self.options.sync, false).map_err(|e| e.to_string())?;
-            conn.execute_batch("PRAGMA wal_autocheckpoint=0")
-                .map_err(|e| e.to_string())?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(|e| format!("the checkpoint after a failure failed: {e}"))?;
-            conn.execute(
-                "INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?1)",
-                [crate::receiver::unix_now()],
-            )
-            .map_err(|e| format!("a probe commit failed: {e}"))?;
-            Ok(conn)
-        };
-        match attempt() {
-            Ok(conn) => {
-                self.conn = Some(conn);
+        match self.backend.recover() {
+            Ok(()) => {
                 self.shared.healthy.store(true, Ordering::Relaxed);
                 true
             }
@@ -231,18 +356,14 @@ impl Writer {
     /// Deletes one step of rows older than the retention; looks again soon if there may be
     /// more, else in a minute.
     fn retain(&mut self) {
-        let (Some(retain), Some(conn)) = (self.options.retain, self.conn.as_ref()) else {
+        let Some(retain) = self.options.retain else {
             self.next_retention = Some(Instant::now() + RETENTION_EVERY);
             return;
         };
         let cutoff = crate::receiver::unix_now().saturating_sub(retain);
-        let deleted = conn.execute(
-            "DELETE FROM callbacks WHERE id IN \
-             (SELECT id FROM callbacks WHERE received < ?1 ORDER BY received LIMIT ?2)",
-            [cutoff, RETENTION_STEP],
-        );
+        let deleted = self.backend.retain(cutoff, RETENTION_STEP);
         self.next_retention = match deleted {
-            Ok(n) if n as i64 == RETENTION_STEP => None,
+            Some(n) if n as i64 == RETENTION_STEP => None,
             _ => Some(Instant::now() + RETENTION_EVERY),
         };
     }

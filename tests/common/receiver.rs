@@ -59,6 +59,18 @@ impl Server {
 
     /// As [`Server::start_with`], with these environment variables set too.
     pub fn start_env(data: &Path, args: &[&str], wrapper: &[&str], env: &[(&str, &str)]) -> Server {
+        let data = data.to_str().expect("a UTF-8 test directory");
+        Server::start_store(&["--data-dir", data], args, wrapper, env)
+    }
+
+    /// Starts `serve` on the store that `store` names (`--data-dir DIR`, `--database-env
+    /// VAR`, …), with more arguments, under `wrapper`, with these environment variables.
+    pub fn start_store(
+        store: &[&str],
+        args: &[&str],
+        wrapper: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut command = match wrapper.split_first() {
             Some((program, rest)) => {
                 let mut command = Command::new(program);
@@ -76,9 +88,8 @@ impl Server {
                 "SERVE_TEST_KEY",
                 "--admin-listen",
                 "127.0.0.1:0",
-                "--data-dir",
             ])
-            .arg(data)
+            .args(store)
             .args(args)
             .env("SERVE_TEST_KEY", KEY)
             .env("RUST_LOG", "info")

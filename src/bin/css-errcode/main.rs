@@ -18,6 +18,8 @@ mod records;
 #[cfg(feature = "serve")]
 mod serve;
 mod sessions;
+#[cfg(feature = "serve")]
+mod store_args;
 mod triage;
 mod url;
 
@@ -69,10 +71,10 @@ enum Command {
         /// Threads that parse (default: every core). The report is the same for any number.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         threads: Option<u16>,
-        /// Read a receiver's store (DIR/events.db) instead of, or besides, log files.
+        /// Read a receiver's store instead of, or besides, log files.
         #[cfg(feature = "serve")]
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        store: store_args::StoreArgs,
     },
     /// The console's Stream Interruption Records, from the DescribeLiveStreamEventList API.
     ///
@@ -156,15 +158,20 @@ fn main() -> ExitCode {
             until,
             threads,
             #[cfg(feature = "serve")]
-            data_dir,
+            store,
         } => {
             let threads = threads.map_or_else(
                 || std::thread::available_parallelism().map_or(1, |n| n.get()),
                 usize::from,
             );
+            #[cfg(feature = "serve")]
+            let store = match store.location() {
+                Ok(location) => Ok(location.map(triage::Input::Store)),
+                Err(e) => Err(e),
+            };
             #[cfg(not(feature = "serve"))]
-            let data_dir = None;
-            triage::run(&files, data_dir, json, since, until, threads)
+            let store = Ok(None);
+            store.and_then(|store| triage::run(&files, store, json, since, until, threads))
         }
         Command::Records(options) => records::run(options),
         Command::Sessions(options) => sessions::run(options),

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -27,9 +26,10 @@ pub struct Options {
     /// as `Authorization: Bearer <token>`.
     #[arg(long, value_name = "VAR")]
     pub admin_token_env: Option<String>,
-    /// Directory of the store (DIR/events.db); created if missing. Must be on a local filesystem.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: PathBuf,
+    /// The store: --data-dir DIR (SQLite in DIR/events.db, created if missing, on a local
+    /// filesystem), or --database URL / --database-env VAR (PostgreSQL, shared by replicas).
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
     /// Environment variable that holds the callback key (keys never go on the command line).
     #[arg(long, value_name = "VAR")]
     pub key_env: String,
@@ -101,7 +101,8 @@ async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
             "--no-fsync: acknowledged callbacks may be lost in a power cut (for measurement only)"
         );
     }
-    let store = Store::open(&options.data_dir, store_options).map_err(|e| e.to_string())?;
+    let location = options.store.required()?;
+    let store = Store::open_at(&location, store_options).map_err(|e| e.to_string())?;
     if let Some(import) = store.imported() {
         tracing::info!(
             files = import.files,
@@ -170,7 +171,7 @@ async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
         %admin_address,
         admin_token = admin_token.is_some(),
         path = %options.path,
-        database = %store.path().display(),
+        database = %store.location(),
         "started"
     );
     let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -225,9 +226,9 @@ async fn shutdown() {
 /// `export`'s options.
 #[derive(clap::Args)]
 pub struct ExportOptions {
-    /// The receiver's data directory.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: PathBuf,
+    /// The receiver's store.
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
     /// Only callbacks received at or after this time (Unix seconds or 2024-01-31T00:00:00Z).
     #[arg(long, value_parser = crate::triage::parse_time)]
     pub since: Option<i64>,
@@ -241,7 +242,7 @@ pub struct ExportOptions {
 
 /// Writes the kept callbacks as JSON lines, in order of receipt.
 pub fn export(options: ExportOptions) -> Result<ExitCode, String> {
-    let reader = Reader::open(&options.data_dir).map_err(|e| e.to_string())?;
+    let reader = Reader::open_at(&options.store.required()?).map_err(|e| e.to_string())?;
     let filter = Filter::default()
         .since(options.since)
         .until(options.until)

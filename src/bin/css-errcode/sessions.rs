@@ -31,10 +31,10 @@ pub struct Options {
     /// Log files of callbacks (.gz read transparently), oldest first; none, or `-`, reads
     /// stdin.
     pub files: Vec<PathBuf>,
-    /// Read a receiver's store (DIR/events.db) instead of, or besides, log files.
+    /// Read a receiver's store instead of, or besides, log files.
     #[cfg(feature = "serve")]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
     /// Only this push domain.
     #[arg(long)]
     pub domain: Option<String>,
@@ -117,11 +117,11 @@ fn parse_block(block: &Block, parsed: &mut Parsed) {
 /// an input could not be read to the end (what was read is still printed).
 pub fn run(options: Options) -> Result<ExitCode, String> {
     #[cfg(feature = "serve")]
-    let inputs = match &options.data_dir {
-        Some(dir) if options.files.is_empty() => vec![Input::Store(dir.clone())],
-        Some(dir) => {
+    let inputs = match options.store.location()? {
+        Some(location) if options.files.is_empty() => vec![Input::Store(location)],
+        Some(location) => {
             let mut inputs = Input::from_args(&options.files);
-            inputs.push(Input::Store(dir.clone()));
+            inputs.push(Input::Store(location));
             inputs
         }
         None => Input::from_args(&options.files),

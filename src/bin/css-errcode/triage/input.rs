@@ -16,8 +16,8 @@ pub enum Input {
     /// Lines already in memory (`records --triage`), with the name reports give them.
     Bytes(String, Vec<u8>),
     /// A receiver's store, read as the JSON lines `export` writes.
-    #[cfg_attr(not(feature = "serve"), allow(dead_code))]
-    Store(PathBuf),
+    #[cfg(feature = "serve")]
+    Store(tencent_css_errcode::store::Location),
 }
 
 impl Input {
@@ -43,7 +43,8 @@ impl Input {
             Input::Stdin => "<stdin>".to_owned(),
             Input::File(path) => path.display().to_string(),
             Input::Bytes(name, _) => name.clone(),
-            Input::Store(dir) => dir.join("events.db").display().to_string(),
+            #[cfg(feature = "serve")]
+            Input::Store(location) => location.to_string(),
         }
     }
 
@@ -66,7 +67,8 @@ impl Input {
                 Box::new(File::open(path)?)
             }
             Input::Bytes(_, bytes) => Box::new(io::Cursor::new(bytes.clone())),
-            Input::Store(dir) => store_lines(dir)?,
+            #[cfg(feature = "serve")]
+            Input::Store(location) => store_lines(location)?,
         };
         let counted = Counting {
             inner: raw,
@@ -96,17 +98,14 @@ impl Input {
 }
 
 #[cfg(feature = "serve")]
-fn store_lines(dir: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
+fn store_lines(
+    location: &tencent_css_errcode::store::Location,
+) -> io::Result<Box<dyn Read + Send>> {
     use tencent_css_errcode::store::{Filter, Reader};
-    let reader = Reader::open(dir).map_err(io::Error::other)?;
+    let reader = Reader::open_at(location).map_err(io::Error::other)?;
     Ok(Box::new(
         reader.callbacks(Filter::default()).into_json_lines(),
     ))
-}
-
-#[cfg(not(feature = "serve"))]
-fn store_lines(_: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
-    Err(io::Error::other("reading a store needs the serve feature"))
 }
 
 /// Counts bytes read, for the progress bar.
@@ -139,7 +138,9 @@ pub fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
         .iter()
         .filter_map(|input| match input {
             Input::File(path) => std::fs::metadata(path).ok(),
-            Input::Stdin | Input::Bytes(..) | Input::Store(_) => None,
+            Input::Stdin | Input::Bytes(..) => None,
+            #[cfg(feature = "serve")]
+            Input::Store(_) => None,
         })
         .map(|m| m.len())
         .sum();

@@ -40,7 +40,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
 /// was read is still printed, and stderr says which input failed where.
 pub fn run(
     files: &[PathBuf],
-    data_dir: Option<PathBuf>,
+    store: Option<Input>,
     json_output: bool,
     since: Option<i64>,
     until: Option<i64>,
@@ -53,12 +53,12 @@ pub fn run(
             ));
         }
     }
-    let inputs = match data_dir {
+    let inputs = match store {
         // The store alone, unless files are named too (stdin is not read then).
-        Some(dir) if files.is_empty() => vec![Input::Store(dir)],
-        Some(dir) => {
+        Some(store) if files.is_empty() => vec![store],
+        Some(store) => {
             let mut inputs = Input::from_args(files);
-            inputs.push(Input::Store(dir));
+            inputs.push(store);
             inputs
         }
         None => Input::from_args(files),

@@ -102,7 +102,11 @@ async fn serve(options: Options, key: String) -> Result<ExitCode, String> {
         );
     }
     let location = options.store.required()?;
-    let store = Store::open_at(&location, store_options).map_err(|e| e.to_string())?;
+    // Off the runtime's threads: opening may connect to PostgreSQL with a blocking client.
+    let store = tokio::task::spawn_blocking(move || Store::open_at(&location, store_options))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     if let Some(import) = store.imported() {
         tracing::info!(
             files = import.files,

@@ -1,0 +1,261 @@
+//! Receivers that share one PostgreSQL (a real server: `tests/common/postgres.rs`), the real
+//! binary over real HTTP on 127.0.0.1: two replicas started at once migrate once; under load
+//! with each callback sent to one replica and redelivered to the other, one replica killed
+//! with SIGKILL and restarted, every acknowledged callback is stored once; a push whose start
+//! reached one replica and whose end reached the other is one whole session, and both answer
+//! the same live set; PostgreSQL stopped and started again under load gives 503s while it is
+//! away, loses nothing acknowledged, and the receiver takes callbacks again by itself.
+#![cfg(all(feature = "serve", feature = "postgres"))]
+
+#[path = "common/postgres.rs"]
+mod postgres_server;
+#[path = "common/receiver.rs"]
+mod receiver;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use postgres_server::Postgres;
+use receiver::*;
+use serde_json::Value;
+
+/// A replica on the test's database (the URL in an environment variable, as operators should
+/// pass it).
+fn replica(pg: &Postgres) -> Server {
+    Server::start_store(
+        &["--database-env", "CSS_TEST_DATABASE"],
+        &[],
+        &[],
+        &[("CSS_TEST_DATABASE", &pg.url)],
+    )
+}
+
+/// The sequences stored, each with how often it is there.
+fn stored(pg: &Postgres) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for row in pg
+        .client()
+        .query(
+            "SELECT sequence, count(*) FROM callbacks GROUP BY sequence",
+            &[],
+        )
+        .unwrap()
+    {
+        counts.insert(row.get(0), row.get::<_, i64>(1) as usize);
+    }
+    counts
+}
+
+/// A stable choice of replica for event `n` ("at random", but the same on every run).
+fn first_replica(n: u64) -> usize {
+    (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 63) as usize
+}
+
+#[test]
+fn two_replicas_under_load_one_killed_and_restarted_keep_every_acknowledged_event_once() {
+    let Some(pg) = Postgres::start("two_replicas") else {
+        return;
+    };
+    // Started at once on an empty database: one of them migrates, the other waits for the
+    // advisory lock and finds the schema current.
+    let (one, two) = std::thread::scope(|s| {
+        let a = s.spawn(|| replica(&pg));
+        let b = s.spawn(|| replica(&pg));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let versions = pg
+        .client()
+        .query("SELECT version FROM css_schema", &[])
+        .unwrap();
+    assert_eq!(versions.len(), 1, "migrated once");
+
+    let addresses = Arc::new(Mutex::new([one.address.clone(), two.address.clone()]));
+    let acked = Arc::new(Mutex::new(HashSet::new()));
+    let statuses = Arc::new(Mutex::new(HashMap::<u16, usize>::new()));
+    let events: u64 = 3_000;
+    let t = now() + 600;
+    let senders: Vec<_> = (0..8u64)
+        .map(|thread| {
+            let (addresses, acked, statuses) = (addresses.clone(), acked.clone(), statuses.clone());
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                for n in (thread..events).step_by(8) {
+                    if Instant::now() > deadline {
+                        break;
+                    }
+                    let sequence = n.to_string();
+                    let body = callback(KEY, t, 0, &sequence, Some((n % 40) as u32));
+                    let first = first_replica(n);
+                    // To one replica, then its redelivery to the other.
+                    for side in [first, 1 - first] {
+                        let address = addresses.lock().unwrap()[side].clone();
+                        if let Ok((status, _, _)) =
+                            request(&address, "POST", "/callback", body.as_bytes())
+                        {
+                            *statuses.lock().unwrap().entry(status).or_default() += 1;
+                            if status == 200 {
+                                acked.lock().unwrap().insert(sequence.clone());
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill the second replica in the middle of the load, and start it again.
+    std::thread::sleep(Duration::from_millis(700));
+    two.kill();
+    std::thread::sleep(Duration::from_millis(300));
+    let two = replica(&pg);
+    addresses.lock().unwrap()[1] = two.address.clone();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    let acked = Arc::try_unwrap(acked).unwrap().into_inner().unwrap();
+    assert!(!acked.is_empty());
+    let stored_now = stored(&pg);
+    assert_each_acked_once(&acked, &stored_now);
+    // Tencent retries what was not acknowledged: resend everything to the restarted replica.
+    let resent = load(
+        &two.address,
+        (0..events).collect(),
+        8,
+        Duration::from_secs(60),
+    );
+    assert_eq!(resent.acked.len(), events as usize, "{:?}", resent.statuses);
+    let stored_after = stored(&pg);
+    assert_each_acked_once(&resent.acked, &stored_after);
+    assert_eq!(stored_after.len(), events as usize);
+    eprintln!(
+        "two replicas: {} acknowledged before the resend, statuses {:?}",
+        acked.len(),
+        statuses.lock().unwrap()
+    );
+
+    // Sessions across replicas: each push's start to one, its end to the other (either way
+    // round, the end first for a third of them); 40 pushes only start.
+    let base = 1_700_000_000;
+    for n in 0..240u64 {
+        let (stream, sequence) = (format!("room-{}", n % 60), format!("push-{n}"));
+        let start = push_callback(&stream, &sequence, base + n as i64 * 10, None);
+        let end = push_callback(&stream, &sequence, base + n as i64 * 10 + 5, Some(3));
+        let replicas = if first_replica(n) == 0 {
+            [&one, &two]
+        } else {
+            [&two, &one]
+        };
+        if n >= 200 {
+            assert_eq!(replicas[0].post(&start).0, 200);
+            continue;
+        }
+        if n % 3 == 0 {
+            assert_eq!(replicas[1].post(&end).0, 200);
+            assert_eq!(replicas[0].post(&start).0, 200);
+        } else {
+            assert_eq!(replicas[0].post(&start).0, 200);
+            assert_eq!(replicas[1].post(&end).0, 200);
+        }
+    }
+    let halves = pg
+        .client()
+        .query_one(
+            "SELECT count(*) FILTER (WHERE start_time IS NOT NULL AND end_time IS NOT NULL), \
+             count(*) FILTER (WHERE end_time IS NULL), count(*) FROM pushes \
+             WHERE sequence LIKE 'push-%'",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            halves.get::<_, i64>(0),
+            halves.get::<_, i64>(1),
+            halves.get::<_, i64>(2)
+        ),
+        (200, 40, 240),
+        "every push is one row, whole"
+    );
+    let live = |server: &Server| -> Vec<String> {
+        let (status, body) = server.admin("GET", "/api/streams?live=true");
+        assert_eq!(status, 200, "{body}");
+        let value: Value = serde_json::from_str(&body).unwrap();
+        let mut names: Vec<String> = value
+            .as_array()
+            .unwrap_or_else(|| panic!("an array of streams: {value}"))
+            .iter()
+            .map(|s| format!("{} {}", s["stream"], s["sequences"]))
+            .collect();
+        names.sort();
+        names
+    };
+    let from_one = live(&one);
+    assert_eq!(from_one.len(), 40, "{from_one:?}");
+    assert_eq!(
+        from_one,
+        live(&two),
+        "both replicas answer the same live set"
+    );
+    assert_eq!(one.terminate().0, Some(0));
+    assert_eq!(two.terminate().0, Some(0));
+}
+
+#[test]
+fn postgres_stopped_and_started_under_load_loses_nothing_acknowledged() {
+    let Some(pg) = Postgres::start("postgres_restart") else {
+        return;
+    };
+    if !pg.own_server() {
+        eprintln!("postgres_restart: skipped: needs a server of the test's own to stop");
+        return;
+    }
+    let server = replica(&pg);
+    let address = server.address.clone();
+    let events: u64 = 200_000;
+    let sender = std::thread::spawn(move || {
+        load(&address, (0..events).collect(), 8, Duration::from_secs(6))
+    });
+    std::thread::sleep(Duration::from_millis(1_500));
+    pg.stop();
+    // While it is away the receiver says so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut health = 0;
+    while Instant::now() < deadline {
+        health = server.admin("GET", "/healthz").0;
+        if health == 503 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(health, 503, "/healthz while PostgreSQL is down");
+    std::thread::sleep(Duration::from_millis(1_000));
+    pg.start_again();
+    let sent = sender.join().unwrap();
+    // Back by itself: healthy again, and callbacks are taken.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.admin("GET", "/healthz").0 != 200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        server.admin("GET", "/healthz").0,
+        200,
+        "/healthz after the restart"
+    );
+    let after = load(
+        &server.address,
+        vec![events + 1, events + 2],
+        1,
+        Duration::from_secs(10),
+    );
+    assert_eq!(after.acked.len(), 2, "{:?}", after.statuses);
+    assert!(
+        sent.statuses.get(&503).copied().unwrap_or(0) > 0,
+        "503s while PostgreSQL was down: {:?}",
+        sent.statuses
+    );
+    assert!(sent.acked.len() > 100, "{:?}", sent.statuses);
+    let stored_now = stored(&pg);
+    assert_each_acked_once(&sent.acked, &stored_now);
+    assert_each_acked_once(&after.acked, &stored_now);
+    eprintln!("postgres restart: statuses {:?}", sent.statuses);
+    assert_eq!(server.terminate().0, Some(0));
+}

@@ -5,7 +5,8 @@
 //! CALLBACK_KEY=… cargo run --release --example load_callbacks --features events -- \
 //!     http://127.0.0.1:8080/callback 64 200000 20
 //! ```
-//! Arguments: the URL (loopback only), connections (default 64), callbacks (default 100000),
+//! Arguments: the URL (loopback only; several, comma-separated, share the connections in
+//! turn: replicas behind a balancer), connections (default 64), callbacks (default 100000),
 //! the most seconds to run (default 30). The key comes from `CALLBACK_KEY`. Prints one line of
 //! JSON: sent, ok (HTTP 200), other statuses, errors, seconds, per second, latency percentiles.
 //!
@@ -27,13 +28,10 @@ use tokio::net::TcpStream;
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let url = args
+    let urls = args
         .next()
         .unwrap_or_else(|| "http://127.0.0.1:8080/callback".to_owned());
-    assert!(
-        url.starts_with("http://127.") || url.starts_with("http://localhost"),
-        "load only a receiver on this machine: {url}"
-    );
+    let targets: Vec<(String, String)> = urls.split(',').map(target).collect();
     let connections: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(64);
     let count: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(30);
@@ -47,25 +45,14 @@ async fn main() {
     // A run id keeps sequences unique across runs against the same data directory.
     let run = now;
 
-    let address = url
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split('/').next())
-        .expect("an http:// URL")
-        .to_owned();
-    let path = url[7 + address.len()..].to_owned();
-    let path = if path.is_empty() {
-        "/".to_owned()
-    } else {
-        path
-    };
 
     let next = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let tasks: Vec<_> = (0..connections)
-        .map(|_| {
-            let (address, path, signature, next) =
-                (address.clone(), path.clone(), signature.clone(), next.clone());
+        .map(|i| {
+            let (address, path) = targets[i as usize % targets.len()].clone();
+            let (signature, next) = (signature.clone(), next.clone());
             tokio::spawn(async move {
                 let (mut ok, mut other, mut errors) = (0u64, 0u64, 0u64);
                 let mut latencies = Vec::new();
@@ -144,6 +131,24 @@ async fn main() {
             "latency_ms": {"p50": percentile(0.50), "p99": percentile(0.99), "max": percentile(1.0)},
         })
     );
+}
+
+/// The address and path of an `http://` URL on this machine.
+fn target(url: &str) -> (String, String) {
+    assert!(
+        url.starts_with("http://127.") || url.starts_with("http://localhost"),
+        "load only a receiver on this machine: {url}"
+    );
+    let address = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .expect("an http:// URL")
+        .to_owned();
+    let path = match &url[7 + address.len()..] {
+        "" => "/".to_owned(),
+        path => path.to_owned(),
+    };
+    (address, path)
 }
 
 /// One keep-alive HTTP/1.1 connection: writes a request, reads the response's head and its

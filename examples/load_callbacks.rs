@@ -45,7 +45,6 @@ async fn main() {
     // A run id keeps sequences unique across runs against the same data directory.
     let run = now;
 
-
     let next = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();

@@ -64,6 +64,11 @@ pub use reader::{
 /// Rows one commit takes at most.
 const BATCH: usize = 4_096;
 
+/// Writer connections of a store on PostgreSQL: while one commits (a round trip and the
+/// server's WAL flush), the other collects and sends the next batch.
+#[cfg(feature = "postgres")]
+const POSTGRES_WRITERS: usize = 2;
+
 /// The insert every row goes through; a redelivery changes nothing.
 const INSERT: &str = "INSERT INTO callbacks \
     (received, event_type, domain, app, stream, sequence, event_time, errcode, body) \
@@ -406,7 +411,7 @@ pub struct Store {
     location: Location,
     sync: bool,
     import: Option<Import>,
-    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    threads: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -454,36 +459,49 @@ impl Store {
         if !options.sync {
             client.batch("SET synchronous_commit = off")?;
         }
-        let backend = writer::Postgres::new(target.clone(), client, options.sync);
-        Store::start(location.clone(), options, backend, None)
+        let mut backends = vec![writer::Postgres::new(target.clone(), client, options.sync)];
+        for _ in 1..POSTGRES_WRITERS {
+            let mut client = target.connect()?;
+            if !options.sync {
+                client.batch("SET synchronous_commit = off")?;
+            }
+            backends.push(writer::Postgres::new(target.clone(), client, options.sync));
+        }
+        Store::start(location.clone(), options, backends, None)
     }
 
-    /// Starts the writer thread on `backend`.
+    /// Starts a writer thread on each backend, sharing one queue.
     fn start<B: writer::Backend>(
         location: Location,
         options: Options,
-        backend: B,
+        backends: Vec<B>,
         import: Option<Import>,
     ) -> Result<Store, Error> {
         let shared = Arc::new(Shared::default());
         shared.healthy.store(true, Ordering::Relaxed);
         let (sender, receiver) = mpsc::sync_channel(options.queue);
+        let receiver = Arc::new(Mutex::new(receiver));
         let sync = options.sync;
-        let writer = writer::Writer::new(backend, options, Arc::clone(&shared));
-        let thread = std::thread::Builder::new()
-            .name("store".to_owned())
-            .spawn(move || writer.run(&receiver))
-            .map_err(|source| Error::Io {
-                path: PathBuf::from(location.to_string()),
-                source,
-            })?;
+        let mut threads = Vec::new();
+        for (i, backend) in backends.into_iter().enumerate() {
+            let writer = writer::Writer::new(backend, options.clone(), Arc::clone(&shared), i == 0);
+            let receiver = Arc::clone(&receiver);
+            let thread = std::thread::Builder::new()
+                .name("store".to_owned())
+                .spawn(move || writer.run(&receiver))
+                .map_err(|source| Error::Io {
+                    path: PathBuf::from(location.to_string()),
+                    source,
+                })?;
+            threads.push(thread);
+        }
         Ok(Store {
             sender,
             shared,
             location,
             sync,
             import,
-            thread: Arc::new(Mutex::new(Some(thread))),
+            threads: Arc::new(Mutex::new(threads)),
         })
     }
 
@@ -500,11 +518,12 @@ impl Store {
         conn.execute_batch("PRAGMA wal_autocheckpoint=0")
             .map_err(|e| schema::database_error(&path, &e))?;
         let checkpoints = writer::checkpointer(&path, options.sync)?;
+        // One writer: SQLite takes one write transaction at a time.
         let backend = writer::Sqlite::new(path, sync, conn, checkpoints);
         Store::start(
             Location::Directory(dir.to_owned()),
             options,
-            backend,
+            vec![backend],
             import,
         )
     }
@@ -674,11 +693,23 @@ impl Store {
     /// Stops the writer once what was handed over before is answered, and waits for it to
     /// close the database. Later appends get [`StoreError::Closed`].
     pub fn close(&self) {
-        let (done, wait) = mpsc::channel();
-        if self.sender.send(Message::Close(done)).is_ok() {
+        let threads: Vec<JoinHandle<()>> = self
+            .threads
+            .lock()
+            .map(|mut threads| threads.drain(..).collect())
+            .unwrap_or_default();
+        // One Close for each writer; each stops at the first it takes, after what came before.
+        let waits: Vec<_> = threads
+            .iter()
+            .filter_map(|_| {
+                let (done, wait) = mpsc::channel();
+                self.sender.send(Message::Close(done)).ok().map(|()| wait)
+            })
+            .collect();
+        for wait in waits {
             let _ = wait.recv();
         }
-        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+        for thread in threads {
             let _ = thread.join();
         }
     }

@@ -338,27 +338,36 @@ const INSERT: &str = "INSERT INTO callbacks \
     ON CONFLICT (sequence, event_type, event_time) DO NOTHING \
     RETURNING sequence, event_type, event_time";
 
-/// The starts the new callbacks tell, merged: the earlier report is kept.
-const PUSH_STARTS: &str = "INSERT INTO pushes \
-    (domain, app, stream, sequence, start_time, start_client_ip, start_node) \
+/// What the new callbacks tell of their pushes, one row a push (its start, its end, or
+/// both), merged in one statement: of two reports of a start (or of an end) the earlier is
+/// kept. One statement, its rows in key order, so that concurrent transactions lock the rows
+/// of `pushes` in one order and cannot deadlock (a start and an end of one push in two
+/// statements could: one transaction's start and another's end).
+const PUSHES: &str = "INSERT INTO pushes \
+    (domain, app, stream, sequence, start_time, start_client_ip, start_node, \
+    end_time, push_duration_ms, errcode, errmsg, end_client_ip, end_node) \
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], \
-    $6::text[], $7::text[]) \
+    $6::text[], $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[], \
+    $13::text[]) \
     ON CONFLICT (domain, app, stream, sequence) DO UPDATE SET \
-    start_time = excluded.start_time, start_client_ip = excluded.start_client_ip, \
-    start_node = excluded.start_node \
-    WHERE pushes.start_time IS NULL OR excluded.start_time < pushes.start_time";
-
-/// The ends the new callbacks tell, merged: the earlier report is kept.
-const PUSH_ENDS: &str = "INSERT INTO pushes \
-    (domain, app, stream, sequence, end_time, push_duration_ms, errcode, errmsg, \
-    end_client_ip, end_node) \
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], \
-    $6::int8[], $7::int8[], $8::text[], $9::text[], $10::text[]) \
-    ON CONFLICT (domain, app, stream, sequence) DO UPDATE SET \
-    end_time = excluded.end_time, push_duration_ms = excluded.push_duration_ms, \
-    errcode = excluded.errcode, errmsg = excluded.errmsg, \
-    end_client_ip = excluded.end_client_ip, end_node = excluded.end_node \
-    WHERE pushes.end_time IS NULL OR excluded.end_time < pushes.end_time";
+    start_time = CASE WHEN excluded.start_time < pushes.start_time OR pushes.start_time IS NULL \
+        THEN excluded.start_time ELSE pushes.start_time END, \
+    start_client_ip = CASE WHEN excluded.start_time < pushes.start_time OR pushes.start_time IS NULL \
+        THEN excluded.start_client_ip ELSE pushes.start_client_ip END, \
+    start_node = CASE WHEN excluded.start_time < pushes.start_time OR pushes.start_time IS NULL \
+        THEN excluded.start_node ELSE pushes.start_node END, \
+    end_time = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
+        THEN excluded.end_time ELSE pushes.end_time END, \
+    push_duration_ms = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
+        THEN excluded.push_duration_ms ELSE pushes.push_duration_ms END, \
+    errcode = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
+        THEN excluded.errcode ELSE pushes.errcode END, \
+    errmsg = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
+        THEN excluded.errmsg ELSE pushes.errmsg END, \
+    end_client_ip = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
+        THEN excluded.end_client_ip ELSE pushes.end_client_ip END, \
+    end_node = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
+        THEN excluded.end_node ELSE pushes.end_node END";
 
 fn event_type(kind: EventKind) -> i64 {
     match kind {
@@ -424,8 +433,7 @@ pub(super) fn commit_rows(
         .collect();
 
     // What the new callbacks tell of their pushes, the earliest report of each fact.
-    let mut starts: BTreeMap<PushKey<'_>, &Row> = BTreeMap::new();
-    let mut ends: BTreeMap<PushKey<'_>, &Row> = BTreeMap::new();
+    let mut pushes: BTreeMap<PushKey<'_>, (Option<&Row>, Option<&Row>)> = BTreeMap::new();
     for (row, result) in rows.iter().zip(&results) {
         if *result != Stored::New {
             continue;
@@ -436,63 +444,49 @@ pub(super) fn commit_rows(
             row.stream.as_str(),
             row.sequence.as_str(),
         );
-        let facts = match row.kind {
-            EventKind::PushStart => &mut starts,
-            EventKind::StreamEnd => &mut ends,
+        let (start, end) = pushes.entry(push).or_default();
+        let fact = match row.kind {
+            EventKind::PushStart => start,
+            EventKind::StreamEnd => end,
         };
-        facts
-            .entry(push)
-            .and_modify(|kept| {
-                if row.event_time < kept.event_time {
-                    *kept = row;
-                }
-            })
-            .or_insert(row);
+        if fact.is_none_or(|kept| row.event_time < kept.event_time) {
+            *fact = Some(row);
+        }
     }
-    if !starts.is_empty() {
-        let of = |f: &dyn Fn(&PushKey<'_>, &Row) -> Option<String>| -> Vec<Option<String>> {
-            starts.iter().map(|(k, r)| f(k, r)).collect()
+    if !pushes.is_empty() {
+        let domains: Vec<&str> = pushes.keys().map(|k| k.0).collect();
+        let apps: Vec<&str> = pushes.keys().map(|k| k.1).collect();
+        let streams: Vec<&str> = pushes.keys().map(|k| k.2).collect();
+        let sequences: Vec<&str> = pushes.keys().map(|k| k.3).collect();
+        let starts = || pushes.values().map(|(start, _)| *start);
+        let ends = || pushes.values().map(|(_, end)| *end);
+        let text = |facts: &mut dyn Iterator<Item = Option<&Row>>,
+                    f: fn(&Row) -> Option<&str>|
+         -> Vec<Option<String>> {
+            facts.map(|r| r.and_then(f).map(str::to_owned)).collect()
         };
-        let times: Vec<i64> = starts.values().map(|r| r.event_time).collect();
+        let int = |facts: &mut dyn Iterator<Item = Option<&Row>>,
+                   f: fn(&Row) -> Option<i64>|
+         -> Vec<Option<i64>> { facts.map(|r| r.and_then(f)).collect() };
         tx.execute(
-            PUSH_STARTS,
+            PUSHES,
             &[
-                &of(&|k, _| Some(k.0.to_owned())),
-                &of(&|k, _| Some(k.1.to_owned())),
-                &of(&|k, _| Some(k.2.to_owned())),
-                &of(&|k, _| Some(k.3.to_owned())),
-                &times,
-                &of(&|_, r| r.client_ip.clone()),
-                &of(&|_, r| r.node.clone()),
-            ],
-        )?;
-    }
-    if !ends.is_empty() {
-        let of = |f: &dyn Fn(&PushKey<'_>, &Row) -> Option<String>| -> Vec<Option<String>> {
-            ends.iter().map(|(k, r)| f(k, r)).collect()
-        };
-        let times: Vec<i64> = ends.values().map(|r| r.event_time).collect();
-        let durations: Vec<Option<i64>> = ends
-            .values()
-            .map(|r| {
-                r.push_duration_ms
-                    .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX))
-            })
-            .collect();
-        let errcodes: Vec<Option<i64>> = ends.values().map(|r| r.errcode.map(i64::from)).collect();
-        tx.execute(
-            PUSH_ENDS,
-            &[
-                &of(&|k, _| Some(k.0.to_owned())),
-                &of(&|k, _| Some(k.1.to_owned())),
-                &of(&|k, _| Some(k.2.to_owned())),
-                &of(&|k, _| Some(k.3.to_owned())),
-                &times,
-                &durations,
-                &errcodes,
-                &of(&|_, r| r.errmsg.clone()),
-                &of(&|_, r| r.client_ip.clone()),
-                &of(&|_, r| r.node.clone()),
+                &domains,
+                &apps,
+                &streams,
+                &sequences,
+                &int(&mut starts(), |r| Some(r.event_time)),
+                &text(&mut starts(), |r| r.client_ip.as_deref()),
+                &text(&mut starts(), |r| r.node.as_deref()),
+                &int(&mut ends(), |r| Some(r.event_time)),
+                &int(&mut ends(), |r| {
+                    r.push_duration_ms
+                        .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX))
+                }),
+                &int(&mut ends(), |r| r.errcode.map(i64::from)),
+                &text(&mut ends(), |r| r.errmsg.as_deref()),
+                &text(&mut ends(), |r| r.client_ip.as_deref()),
+                &text(&mut ends(), |r| r.node.as_deref()),
             ],
         )?;
     }

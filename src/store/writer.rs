@@ -194,6 +194,8 @@ pub(super) struct Writer<B> {
     failure: String,
     /// When retention should look again; `None` while it has rows left to delete.
     next_retention: Option<Instant>,
+    /// Whether this writer runs retention (one of several sharing a store does).
+    retains: bool,
 }
 
 /// The checkpointer thread: copies the WAL into the database file in the background (a
@@ -230,13 +232,19 @@ pub(super) fn checkpointer(
 }
 
 impl<B: Backend> Writer<B> {
-    pub(super) fn new(backend: B, options: Options, shared: Arc<Shared>) -> Writer<B> {
+    pub(super) fn new(
+        backend: B,
+        options: Options,
+        shared: Arc<Shared>,
+        retains: bool,
+    ) -> Writer<B> {
         Writer {
             backend,
             options,
             shared,
             failure: String::new(),
             next_retention: Some(Instant::now()),
+            retains,
         }
     }
 
@@ -244,17 +252,28 @@ impl<B: Backend> Writer<B> {
         self.backend.close();
     }
 
-    pub(super) fn run(mut self, receiver: &mpsc::Receiver<Message>) {
+    /// Takes batches from `receiver` until a [`Message::Close`] (one for each writer that
+    /// shares it). Several writers share one receiver in turn: one collects a batch while
+    /// holding it, then lets it go to commit, so that another collects the next batch
+    /// meanwhile.
+    pub(super) fn run(mut self, receiver: &std::sync::Mutex<mpsc::Receiver<Message>>) {
         let mut appends: Vec<(Row, Done)> = Vec::with_capacity(BATCH);
         loop {
             let wait = self.retention_wait();
+            let Ok(receiver) = receiver.lock() else {
+                return self.close();
+            };
             let first = match receiver.recv_timeout(wait) {
                 Ok(message) => message,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
+                    drop(receiver);
                     self.retain();
                     continue;
                 }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return self.close(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    drop(receiver);
+                    return self.close();
+                }
             };
             let mut closing = None;
             let mut next = Some(first);
@@ -274,6 +293,7 @@ impl<B: Backend> Writer<B> {
                     next = receiver.try_recv().ok();
                 }
             }
+            drop(receiver);
             if !appends.is_empty() {
                 self.commit(&mut appends);
             }
@@ -346,6 +366,9 @@ impl<B: Backend> Writer<B> {
     }
 
     fn retention_wait(&self) -> Duration {
+        if !self.retains {
+            return Duration::from_secs(3_600);
+        }
         match (self.options.retain, self.next_retention) {
             (None, _) => Duration::from_secs(3_600),
             (Some(_), None) => Duration::ZERO,
@@ -356,7 +379,7 @@ impl<B: Backend> Writer<B> {
     /// Deletes one step of rows older than the retention; looks again soon if there may be
     /// more, else in a minute.
     fn retain(&mut self) {
-        let Some(retain) = self.options.retain else {
+        let (true, Some(retain)) = (self.retains, self.options.retain) else {
             self.next_retention = Some(Instant::now() + RETENTION_EVERY);
             return;
         };

@@ -197,6 +197,61 @@ fn two_replicas_under_load_one_killed_and_restarted_keep_every_acknowledged_even
     );
     assert_eq!(one.terminate().0, Some(0));
     assert_eq!(two.terminate().0, Some(0));
+
+    // export, triage and sessions read the same database (--database-env, and --database).
+    let command = |args: &[&str]| {
+        let output = std::process::Command::new(BIN)
+            .args(args)
+            .env("CSS_TEST_DATABASE", &pg.url)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let exported = command(&["export", "--database-env", "CSS_TEST_DATABASE"]);
+    let total = events as usize + 200 * 2 + 40;
+    assert_eq!(exported.lines().count(), total);
+    let of_export =
+        std::env::temp_dir().join(format!("css-pg-export-{}.jsonl", std::process::id()));
+    std::fs::write(&of_export, &exported).unwrap();
+    let mut report: Value =
+        serde_json::from_str(&command(&["triage", "--json", "--database", &pg.url])).unwrap();
+    assert_eq!(report["events"], total, "{report}");
+    let mut report_of_export: Value =
+        serde_json::from_str(&command(&["triage", "--json", of_export.to_str().unwrap()])).unwrap();
+    std::fs::remove_file(&of_export).unwrap();
+    for r in [&mut report, &mut report_of_export] {
+        r.as_object_mut().unwrap().remove("inputs");
+    }
+    assert_eq!(
+        report, report_of_export,
+        "triage of the database is triage of its export"
+    );
+    let live_rows = command(&[
+        "sessions",
+        "--database-env",
+        "CSS_TEST_DATABASE",
+        "--any-order",
+        "--live",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(live_rows.lines().count(), 40, "{live_rows}");
+    // The password never shows: an error names the database without it.
+    let with_password = pg
+        .url
+        .replacen("://css@", "://css:hunter2@", 1)
+        .replace("css_test", "no_such_db");
+    let output = std::process::Command::new(BIN)
+        .args(["export", "--database", &with_password])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no_such_db") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! The receiver's store: every accepted stream callback, once, in SQLite.
+//! The receiver's store: every accepted stream callback, once, in SQLite or PostgreSQL.
 //!
-//! Needs the `store` feature (rusqlite, with SQLite compiled in: no system library needed).
+//! Needs the `store` feature (rusqlite, with SQLite compiled in: no system library needed);
+//! PostgreSQL needs the `postgres` feature too.
 //!
 //! One database, `DIR/events.db`, in WAL mode. [`Store`] hands [`Row`]s to one writer thread,
 //! which commits them in batches (group commit: the requests that arrive during one commit
@@ -14,6 +15,19 @@
 //! memory between them, so the directory must be on a local filesystem, not NFS.
 //!
 //! [`Reader`] reads the callbacks back, in order of receipt, while a receiver writes.
+//!
+//! # On PostgreSQL
+//! With the `postgres` feature, [`Store::open_at`] and [`Reader::open_at`] take a
+//! [`Location::Postgres`] URL too: the same tables (created and migrated by the store, under an
+//! advisory lock, versioned in `css_schema`), the same unique key, the same merge of each
+//! push's start and end, the same answers; receivers on several machines share it. Each store
+//! commits over two connections in turn, each batch in three statements whatever its size,
+//! its rows in key order so that concurrent transactions (two replicas, two connections) take
+//! their row locks in one order. A failed commit or a lost connection answers the batch
+//! [`StoreError::Failed`] (503), and the writer connects again;
+//! a commit whose answer was lost on the way may have happened: the retry is then a duplicate,
+//! never a loss. Reads of [`Reader::callbacks`] see one snapshot (PostgreSQL takes ids at
+//! insert, so two replicas' commits may land out of id order).
 //!
 //! # Example
 //! ```
@@ -295,9 +309,9 @@ fn connect_existing(location: &Location) -> Result<Conn, Error> {
             Ok(Conn::Sqlite(conn, path))
         }
         #[cfg(feature = "postgres")]
-        Location::Postgres(url) => Ok(Conn::Postgres(std::cell::RefCell::new(
+        Location::Postgres(url) => Ok(Conn::Postgres(Box::new(std::cell::RefCell::new(
             postgres::Target::parse(url)?.connect_existing()?,
-        ))),
+        )))),
         #[cfg(not(feature = "postgres"))]
         Location::Postgres(_) => Err(Error::NoPostgres),
     }

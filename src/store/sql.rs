@@ -104,7 +104,7 @@ impl Place {
 pub(super) enum Conn {
     Sqlite(rusqlite::Connection, PathBuf),
     #[cfg(feature = "postgres")]
-    Postgres(std::cell::RefCell<super::postgres::Client>),
+    Postgres(Box<std::cell::RefCell<super::postgres::Client>>),
 }
 
 impl std::fmt::Debug for Conn {

@@ -63,9 +63,20 @@ measure() {
     [ -n "$address" ] || { echo "$label did not start" >&2; cat "$work/err$i" >&2; exit 1; }
     urls="${urls:+$urls,}http://$address/callback"
   done
+  local before after
+  before=$(head -n 1 /proc/stat)
   result=$(target/release/examples/load_callbacks "$urls" "$connections" "$count" 60)
+  after=$(head -n 1 /proc/stat)
   for pid in "${pids[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
-  echo "$label: $result"
+  # The machine's busy share during the load (every process: the generator, the receivers and
+  # PostgreSQL): from /proc/stat, user+nice+system+irq+softirq over all but iowait.
+  busy=$(python3 -c '
+import sys
+a = list(map(int, sys.argv[1].split()[1:8])); b = list(map(int, sys.argv[2].split()[1:8]))
+d = [y - x for x, y in zip(a, b)]
+user, nice, system, idle, iowait, irq, softirq = d
+print(f"{100 * (user + nice + system + irq + softirq) / sum(d):.0f}% busy, {100 * iowait / sum(d):.0f}% iowait")' "$before" "$after")
+  echo "$label: $result cpu: $busy"
   rate=$(echo "$result" | sed -n 's/.*"ok_per_second":\([0-9.]*\).*/\1/p')
   ok=$(echo "$result" | sed -n 's/.*"ok":\([0-9]*\).*/\1/p')
 }

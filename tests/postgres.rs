@@ -314,3 +314,55 @@ fn postgres_stopped_and_started_under_load_loses_nothing_acknowledged() {
     eprintln!("postgres restart: statuses {:?}", sent.statuses);
     assert_eq!(server.terminate().0, Some(0));
 }
+
+#[test]
+fn writer_connections_killed_under_load_lose_nothing_acknowledged() {
+    let Some(pg) = Postgres::start("terminated_connections") else {
+        return;
+    };
+    let server = replica(&pg);
+    let address = server.address.clone();
+    let events: u64 = 100_000;
+    let sender = std::thread::spawn(move || {
+        load(&address, (0..events).collect(), 8, Duration::from_secs(4))
+    });
+    // The server ends the receiver's connections, mid-commit or between commits, again and
+    // again: each failed batch gets 503 and the writer connects again.
+    let mut admin = pg.client();
+    let mut terminated = 0i64;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(150));
+        terminated += admin
+            .query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = 'css-errcode' AND datname = current_database()",
+                &[],
+            )
+            .unwrap()
+            .len() as i64;
+    }
+    let sent = sender.join().unwrap();
+    assert!(terminated >= 10, "{terminated} connections ended");
+    assert!(
+        sent.statuses.get(&503).copied().unwrap_or(0) > 0,
+        "the batches of the ended connections got 503: {:?}",
+        sent.statuses
+    );
+    assert!(sent.acked.len() > 100, "{:?}", sent.statuses);
+    assert_each_acked_once(&sent.acked, &stored(&pg));
+    // Healthy again by itself, and every event is kept once when Tencent retries them.
+    let resent = load(
+        &server.address,
+        sent.acked.iter().map(|s| s.parse().unwrap()).take(2_000).collect(),
+        4,
+        Duration::from_secs(30),
+    );
+    assert_eq!(resent.acked.len(), sent.acked.len().min(2_000), "{:?}", resent.statuses);
+    assert_each_acked_once(&sent.acked, &stored(&pg));
+    eprintln!(
+        "terminated connections: {terminated} ended, statuses {:?}",
+        sent.statuses
+    );
+    assert_eq!(server.terminate().0, Some(0));
+}

@@ -354,11 +354,20 @@ fn writer_connections_killed_under_load_lose_nothing_acknowledged() {
     // Healthy again by itself, and every event is kept once when Tencent retries them.
     let resent = load(
         &server.address,
-        sent.acked.iter().map(|s| s.parse().unwrap()).take(2_000).collect(),
+        sent.acked
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .take(2_000)
+            .collect(),
         4,
         Duration::from_secs(30),
     );
-    assert_eq!(resent.acked.len(), sent.acked.len().min(2_000), "{:?}", resent.statuses);
+    assert_eq!(
+        resent.acked.len(),
+        sent.acked.len().min(2_000),
+        "{:?}",
+        resent.statuses
+    );
     assert_each_acked_once(&sent.acked, &stored(&pg));
     eprintln!(
         "terminated connections: {terminated} ended, statuses {:?}",

@@ -1,5 +1,5 @@
 //! A FUSE filesystem that loses what was not synced when the power is cut, for crash tests
-//! (the method of Jepsen's LazyFS, on one flat directory held in memory).
+//! (the method of Jepsen's LazyFS, on a tree of directories held in memory).
 //!
 //! Every file has two contents: what readers see (the page cache: every write lands there)
 //! and what is on "disk" (set to the former by `fsync` of that file, and only by it). A power
@@ -26,6 +26,10 @@ const TTL: Duration = Duration::ZERO;
 #[derive(Default)]
 struct File {
     name: String,
+    /// The directory it is in (1: the root).
+    parent: u64,
+    /// A directory (it has no contents of its own).
+    dir: bool,
     /// What readers see.
     cache: Vec<u8>,
     /// What survives a power cut.
@@ -39,6 +43,8 @@ struct State {
     off: bool,
     /// fsyncs of files, to show the receiver syncs at all.
     syncs: u64,
+    /// Who every file belongs to (root unless [`Lazy::owned_by`]).
+    owner: (u32, u32),
 }
 
 /// The handle the test keeps: cut the power, read the disk.
@@ -55,12 +61,44 @@ impl Lazy {
         }
     }
 
-    /// Writes what is on the disk into `dir`, one real file per file.
+    /// Writes what is on the disk into `dir`, one real file per file, one real directory per
+    /// directory.
     pub fn disk(&self, dir: &Path) {
         std::fs::create_dir_all(dir).unwrap();
         let state = self.0.lock().unwrap();
-        for file in state.files.values() {
-            std::fs::write(dir.join(&file.name), &file.disk).unwrap();
+        let path_of = |mut ino: u64| {
+            let mut parts = Vec::new();
+            while let Some(file) = state.files.get(&ino) {
+                parts.push(file.name.clone());
+                ino = file.parent;
+            }
+            parts
+                .iter()
+                .rev()
+                .fold(dir.to_owned(), |path, part| path.join(part))
+        };
+        for (ino, file) in &state.files {
+            if file.dir {
+                std::fs::create_dir_all(path_of(*ino)).unwrap();
+            }
+        }
+        for (ino, file) in &state.files {
+            if !file.dir {
+                std::fs::write(path_of(*ino), &file.disk).unwrap();
+            }
+        }
+    }
+
+    /// Files and directories belong to `uid` and `gid` (a server that runs as another user
+    /// than the test), and the mount admits other users.
+    pub fn owned_by(&self, uid: u32, gid: u32) {
+        self.0.lock().unwrap().owner = (uid, gid);
+    }
+
+    /// Syncs every file (what a test sets up before the load).
+    pub fn sync_all(&self) {
+        for file in self.0.lock().unwrap().files.values_mut() {
+            file.disk = file.cache.clone();
         }
     }
 
@@ -75,6 +113,9 @@ impl Lazy {
             fuser::MountOption::FSName("lazyfs".into()),
             fuser::MountOption::DefaultPermissions,
         ];
+        if self.0.lock().unwrap().owner != (0, 0) {
+            config.acl = fuser::SessionACL::All;
+        }
         config.n_threads = Some(2);
         fuser::spawn_mount(Fs(self.clone()), mountpoint, &config)
     }
@@ -82,8 +123,9 @@ impl Lazy {
 
 struct Fs(Lazy);
 
-fn attr(ino: u64, file: Option<&File>) -> FileAttr {
+fn attr(ino: u64, file: Option<&File>, (uid, gid): (u32, u32)) -> FileAttr {
     let now = SystemTime::now();
+    let regular = file.is_some_and(|f| !f.dir);
     FileAttr {
         ino: INodeNo(ino),
         size: file.map_or(0, |f| f.cache.len() as u64),
@@ -92,15 +134,15 @@ fn attr(ino: u64, file: Option<&File>) -> FileAttr {
         mtime: now,
         ctime: now,
         crtime: now,
-        kind: if file.is_some() {
+        kind: if regular {
             FileType::RegularFile
         } else {
             FileType::Directory
         },
-        perm: if file.is_some() { 0o644 } else { 0o755 },
-        nlink: if file.is_some() { 1 } else { 2 },
-        uid: 0,
-        gid: 0,
+        perm: if regular { 0o600 } else { 0o700 },
+        nlink: if regular { 1 } else { 2 },
+        uid,
+        gid,
         rdev: 0,
         blksize: 4096,
         flags: 0,
@@ -119,15 +161,36 @@ impl Fs {
     }
 
     fn find(state: &State, parent: INodeNo, name: &OsStr) -> Option<u64> {
-        if parent != INodeNo::ROOT {
-            return None;
-        }
         let name = name.to_str()?;
         state
             .files
             .iter()
-            .find(|(_, f)| f.name == name)
+            .find(|(_, f)| f.parent == parent.0 && f.name == name)
             .map(|(ino, _)| *ino)
+    }
+
+    /// Whether `ino` is a directory (the root or one made).
+    fn is_dir(state: &State, ino: INodeNo) -> bool {
+        ino == INodeNo::ROOT || state.files.get(&ino.0).is_some_and(|f| f.dir)
+    }
+
+    /// A new entry in `parent`, or the one of that name already there.
+    fn make(state: &mut State, parent: INodeNo, name: &OsStr, dir: bool) -> u64 {
+        if let Some(ino) = Fs::find(state, parent, name) {
+            return ino;
+        }
+        state.next = state.next.max(1) + 1;
+        let ino = state.next;
+        state.files.insert(
+            ino,
+            File {
+                name: name.to_string_lossy().into_owned(),
+                parent: parent.0,
+                dir,
+                ..File::default()
+            },
+        );
+        ino
     }
 }
 
@@ -138,7 +201,11 @@ impl Filesystem for Fs {
             Err(e) => return reply.error(e),
         };
         match Fs::find(&state, parent, name) {
-            Some(ino) => reply.entry(&TTL, &attr(ino, state.files.get(&ino)), Generation(0)),
+            Some(ino) => reply.entry(
+                &TTL,
+                &attr(ino, state.files.get(&ino), state.owner),
+                Generation(0),
+            ),
             None => reply.error(Errno::ENOENT),
         }
     }
@@ -149,10 +216,10 @@ impl Filesystem for Fs {
             Err(e) => return reply.error(e),
         };
         if ino == INodeNo::ROOT {
-            return reply.attr(&TTL, &attr(1, None));
+            return reply.attr(&TTL, &attr(1, None, state.owner));
         }
         match state.files.get(&ino.0) {
-            Some(file) => reply.attr(&TTL, &attr(ino.0, Some(file))),
+            Some(file) => reply.attr(&TTL, &attr(ino.0, Some(file), state.owner)),
             None => reply.error(Errno::ENOENT),
         }
     }
@@ -179,8 +246,9 @@ impl Filesystem for Fs {
             Ok(state) => state,
             Err(e) => return reply.error(e),
         };
+        let owner = state.owner;
         if ino == INodeNo::ROOT {
-            return reply.attr(&TTL, &attr(1, None));
+            return reply.attr(&TTL, &attr(1, None, owner));
         }
         let Some(file) = state.files.get_mut(&ino.0) else {
             return reply.error(Errno::ENOENT);
@@ -189,7 +257,7 @@ impl Filesystem for Fs {
             // A truncation is file data too: lost unless synced.
             file.cache.resize(size as usize, 0);
         }
-        reply.attr(&TTL, &attr(ino.0, Some(file)));
+        reply.attr(&TTL, &attr(ino.0, Some(file), owner));
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -198,6 +266,52 @@ impl Filesystem for Fs {
             Err(e) => return reply.error(e),
         };
         match Fs::find(&state, parent, name) {
+            Some(ino) if state.files[&ino].dir => reply.error(Errno::EISDIR),
+            Some(ino) => {
+                state.files.remove(&ino);
+                reply.ok();
+            }
+            None => reply.error(Errno::ENOENT),
+        }
+    }
+
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
+        let mut state = match self.state() {
+            Ok(state) => state,
+            Err(e) => return reply.error(e),
+        };
+        if !Fs::is_dir(&state, parent) {
+            return reply.error(Errno::ENOENT);
+        }
+        if Fs::find(&state, parent, name).is_some() {
+            return reply.error(Errno::EEXIST);
+        }
+        let ino = Fs::make(&mut state, parent, name, true);
+        reply.entry(
+            &TTL,
+            &attr(ino, state.files.get(&ino), state.owner),
+            Generation(0),
+        );
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let mut state = match self.state() {
+            Ok(state) => state,
+            Err(e) => return reply.error(e),
+        };
+        match Fs::find(&state, parent, name) {
+            Some(ino) if !state.files[&ino].dir => reply.error(Errno::ENOTDIR),
+            Some(ino) if state.files.values().any(|f| f.parent == ino) => {
+                reply.error(Errno::ENOTEMPTY)
+            }
             Some(ino) => {
                 state.files.remove(&ino);
                 reply.ok();
@@ -223,10 +337,15 @@ impl Filesystem for Fs {
         let Some(ino) = Fs::find(&state, parent, name) else {
             return reply.error(Errno::ENOENT);
         };
+        if !Fs::is_dir(&state, newparent) {
+            return reply.error(Errno::ENOENT);
+        }
         if let Some(replaced) = Fs::find(&state, newparent, newname) {
             state.files.remove(&replaced);
         }
-        state.files.get_mut(&ino).expect("found").name = newname.to_string_lossy().into_owned();
+        let file = state.files.get_mut(&ino).expect("found");
+        file.name = newname.to_string_lossy().into_owned();
+        file.parent = newparent.0;
         reply.ok();
     }
 
@@ -347,18 +466,27 @@ impl Filesystem for Fs {
             Ok(state) => state,
             Err(e) => return reply.error(e),
         };
-        if ino != INodeNo::ROOT {
+        if !Fs::is_dir(&state, ino) {
             return reply.error(Errno::ENOTDIR);
         }
+        let up = state.files.get(&ino.0).map_or(1, |f| f.parent);
         let mut entries = vec![
-            (1, FileType::Directory, ".".to_owned()),
-            (1, FileType::Directory, "..".to_owned()),
+            (ino.0, FileType::Directory, ".".to_owned()),
+            (up, FileType::Directory, "..".to_owned()),
         ];
         entries.extend(
             state
                 .files
                 .iter()
-                .map(|(ino, f)| (*ino, FileType::RegularFile, f.name.clone())),
+                .filter(|(_, f)| f.parent == ino.0)
+                .map(|(ino, f)| {
+                    let kind = if f.dir {
+                        FileType::Directory
+                    } else {
+                        FileType::RegularFile
+                    };
+                    (*ino, kind, f.name.clone())
+                }),
         );
         for (i, (ino, kind, name)) in entries.into_iter().enumerate().skip(offset as usize) {
             if reply.add(INodeNo(ino), (i + 1) as u64, kind, name) {
@@ -386,27 +514,13 @@ impl Filesystem for Fs {
             Ok(state) => state,
             Err(e) => return reply.error(e),
         };
-        if parent != INodeNo::ROOT {
+        if !Fs::is_dir(&state, parent) {
             return reply.error(Errno::ENOENT);
         }
-        let ino = match Fs::find(&state, parent, name) {
-            Some(ino) => ino,
-            None => {
-                state.next = state.next.max(1) + 1;
-                let ino = state.next;
-                state.files.insert(
-                    ino,
-                    File {
-                        name: name.to_string_lossy().into_owned(),
-                        ..File::default()
-                    },
-                );
-                ino
-            }
-        };
+        let ino = Fs::make(&mut state, parent, name, false);
         reply.created(
             &TTL,
-            &attr(ino, state.files.get(&ino)),
+            &attr(ino, state.files.get(&ino), state.owner),
             Generation(0),
             FileHandle(0),
             FopenFlags::empty(),

@@ -105,22 +105,41 @@ impl Own {
 impl Postgres {
     /// A database for this test, or `None` (and a line saying the test was skipped).
     pub fn start(test: &str) -> Option<Postgres> {
+        let pg = Postgres::init(test, true)?;
+        if pg.own.is_some() {
+            pg.start_again();
+        }
+        pg.create_database();
+        Some(pg)
+    }
+
+    /// A cluster of the test's own, made by initdb and not started yet (so that the test can
+    /// move its files first), or `None` where the server binaries are missing or only
+    /// `CSS_TEST_POSTGRES_URL` is given. Then [`Postgres::start_again`] and
+    /// [`Postgres::create_database`].
+    pub fn init_only(test: &str) -> Option<Postgres> {
+        if std::env::var("CSS_TEST_POSTGRES_URL").is_ok() {
+            eprintln!("{test}: skipped: needs a server of its own, not CSS_TEST_POSTGRES_URL's");
+            return None;
+        }
+        Postgres::init(test, false)
+    }
+
+    fn init(test: &str, shared: bool) -> Option<Postgres> {
         static N: AtomicUsize = AtomicUsize::new(0);
         let database = format!(
             "css_test_{}_{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        if let Ok(url) = std::env::var("CSS_TEST_POSTGRES_URL") {
+        if let (true, Ok(url)) = (shared, std::env::var("CSS_TEST_POSTGRES_URL")) {
             let admin_url = url.clone();
-            let pg = Postgres {
+            return Some(Postgres {
                 url: with_database(&url, &database),
                 admin_url,
                 database,
                 own: None,
-            };
-            pg.create_database();
-            return Some(pg);
+            });
         }
         let Some(bin) = server_bin() else {
             assert!(
@@ -179,27 +198,20 @@ impl Postgres {
             .output()
             .unwrap();
         assert!(init.status.success(), "initdb: {init:?}");
-        let started = own.pg_ctl(&["-w", "-t", "60", "start"]);
-        assert!(
-            started.status.success(),
-            "pg_ctl start: {started:?}\n{}",
-            own.log()
-        );
         let admin_url = format!(
             "postgres://css@127.0.0.1:{}/postgres?sslmode=disable",
             own.port
         );
-        let pg = Postgres {
+        Some(Postgres {
             url: with_database(&admin_url, &database),
             admin_url,
             database,
             own: Some(own),
-        };
-        pg.create_database();
-        Some(pg)
+        })
     }
 
-    fn create_database(&self) {
+    /// Creates the test's database.
+    pub fn create_database(&self) {
         let mut client = postgres::Client::connect(&self.admin_url, postgres::NoTls)
             .expect("the test server takes connections");
         client
@@ -234,6 +246,43 @@ impl Postgres {
             "pg_ctl start: {started:?}\n{}",
             own.log()
         );
+    }
+
+    /// The cluster's directory (`initdb -D`), when the test made it.
+    pub fn cluster(&self) -> Option<PathBuf> {
+        self.own.as_ref().map(|own| own.data.join("cluster"))
+    }
+
+    /// The user the server runs as (`None`: the test's own).
+    pub fn user(&self) -> Option<&str> {
+        self.own.as_ref().and_then(|own| own.user.as_deref())
+    }
+
+    /// Kills the server's processes at once (SIGKILL to the postmaster and its children, as
+    /// a machine that lost power), whatever state it is in.
+    pub fn kill(&self) {
+        let own = self.own.as_ref().expect("a server of the test's own");
+        let pid_file = own.data.join("cluster/postmaster.pid");
+        let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        let Some(pid) = pid.lines().next().map(str::trim).filter(|p| !p.is_empty()) else {
+            return;
+        };
+        let _ = Command::new("pkill").args(["-KILL", "-P", pid]).status();
+        let _ = Command::new("kill").args(["-KILL", pid]).status();
+        // Gone when the kernel no longer knows the process (its children exit with it).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Path::new(&format!("/proc/{pid}")).exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "the postmaster {pid} did not die"
+        );
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f"])
+            .arg(own.data.join("cluster"))
+            .status();
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 
     /// The server's log, when the test started it.

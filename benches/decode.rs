@@ -12,22 +12,9 @@ use tencent_css_errcode::{Category, Reason, decode};
 
 const PAIRS: usize = 1_000_000;
 
-/// splitmix64: a fixed-seed generator, so every run decodes the same input.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+#[path = "../tests/common/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix;
 
 /// 90% listed pairs, 10% unlisted (a third of those 18/0, as callbacks deliver it), shuffled.
 fn input() -> Vec<(u32, u32)> {
@@ -35,7 +22,7 @@ fn input() -> Vec<(u32, u32)> {
     let unlisted = PAIRS / 10;
     let mut pairs = Vec::with_capacity(PAIRS);
     for _ in 0..PAIRS - unlisted {
-        let r = Reason::ALL[rng.below(Reason::ALL.len())];
+        let r = Reason::ALL[rng.below(Reason::ALL.len() as u64) as usize];
         pairs.push((r.errcode(), r.sub_errcode()));
     }
     while pairs.len() < PAIRS {
@@ -49,7 +36,7 @@ fn input() -> Vec<(u32, u32)> {
         }
     }
     for i in (1..pairs.len()).rev() {
-        pairs.swap(i, rng.below(i + 1));
+        pairs.swap(i, rng.below(i as u64 + 1) as usize);
     }
     pairs
 }

@@ -8,20 +8,18 @@
 
 use std::hint::black_box;
 
+#[path = "../tests/common/splitmix.rs"]
+mod splitmix;
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use splitmix::SplitMix;
 use tencent_css_errcode::events::{DedupeKey, Deduper};
 
 /// A deduper holding two million events, and 100,000 new keys to check against it (every
 /// twentieth a redelivery of one it holds).
 fn setup() -> (Deduper, Vec<DedupeKey>) {
-    let mut state: u64 = 7;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = SplitMix(7);
+    let mut next = move || rng.next();
     let mut deduper = Deduper::new();
     let held: Vec<u64> = (0..2_000_000).map(|_| next()).collect();
     for (i, key) in held.iter().enumerate() {

@@ -18,21 +18,9 @@ use std::io::{BufWriter, Write};
 
 use tencent_css_errcode::events::sign;
 
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "../tests/common/splitmix.rs"]
+mod splitmix;
+use splitmix::SplitMix;
 
 /// Errcodes with rough real-world weights: clients stopping and network trouble dominate.
 const ERRCODES: &[(u32, u64)] = &[

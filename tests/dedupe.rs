@@ -2,14 +2,14 @@
 //! events, and past the limit bounded, with every event it could not check counted.
 #![cfg(feature = "events")]
 
+#[path = "common/splitmix.rs"]
+mod splitmix;
+
 use tencent_css_errcode::events::{DedupeKey, Deduper, Verdict};
 
 /// A fixed pseudo-random permutation-ish stream of keys (splitmix64), never 0 or 1.
 fn key(n: u64) -> DedupeKey {
-    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    DedupeKey::from_u64((z ^ (z >> 31)).max(2))
+    DedupeKey::from_u64(splitmix::mix(n.wrapping_add(0x9E37_79B9_7F4A_7C15)).max(2))
 }
 
 #[test]

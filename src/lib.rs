@@ -59,6 +59,15 @@ pub mod sessions;
 #[cfg(feature = "store")]
 pub mod store;
 
+/// The current Unix time in seconds (0 before 1970), for the API client's clock, the receiver
+/// and its store.
+#[cfg(any(feature = "api", feature = "store"))]
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 pub use category::Category;
 pub use interruption::{Interruption, decode};
 pub use lang::Lang;

@@ -102,11 +102,7 @@ impl Client {
             endpoint: DEFAULT_ENDPOINT.to_owned(),
             agent: agent(timeout),
             timeout,
-            clock: Arc::new(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-            }),
+            clock: Arc::new(crate::unix_now),
             interval: Duration::from_secs_f64(1.0 / Self::DEFAULT_REQUESTS_PER_SECOND),
             retry: Retry::default(),
             last_request: Arc::default(),

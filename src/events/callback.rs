@@ -285,10 +285,7 @@ impl Callback {
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Callback, super::LineError> {
         let invalid = |reason: String| super::LineError::Invalid(reason);
-        let bytes = bytes
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(bytes)
-            .trim_ascii();
+        let bytes = super::line::trimmed(bytes);
         // A plain stream event, the common case, is read by the line scanner, exactly as serde
         // would read it; anything else (another kind, escapes, an error to word) by serde.
         if let Some(checked) = super::scan::scan(bytes) {

@@ -29,26 +29,29 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod block;
 mod callback;
 mod dedupe;
 mod event_list;
 mod lenient;
 mod line;
+mod reader;
 mod record;
 mod scan;
 mod signature;
 mod stop_reason;
 
+pub use block::{Block, BlockLines, BlockReader, DEFAULT_LINE_LIMIT};
 pub(crate) use callback::callback_key;
 pub use callback::{Callback, EventError, EventKind, OtherCallback, StreamEvent};
 pub use dedupe::{Deduper, Verdict};
 pub use event_list::{
     EventListResponse, StreamEventInfo, TimeError, format_utc_time, parse_utc_time,
 };
-pub use line::{
-    ApiError, Block, BlockLines, BlockReader, DEFAULT_LINE_LIMIT, Line, LineError, LineReader,
-    NumberedLine, RecordLine,
-};
+pub use line::{ApiError, Line, LineError, RecordLine};
+pub use reader::{LineReader, NumberedLine};
 pub use record::{DedupeKey, Record, RecordArena, Source};
 pub use signature::{SignatureError, sign};
 pub use stop_reason::Cause;
+
+pub(crate) use line::trimmed;

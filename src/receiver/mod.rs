@@ -48,10 +48,5 @@ pub use router::Receiver;
 #[cfg(all(feature = "router", feature = "api"))]
 pub use router::ReconcileError;
 
-/// The current Unix time in seconds, for the receiver and its store (0 before 1970).
 #[cfg(feature = "store")]
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+pub(crate) use crate::unix_now;

@@ -123,10 +123,7 @@ impl Row {
 
 /// The body as one line: as received when it is one already, else the same JSON compacted.
 fn one_line(body: &[u8]) -> String {
-    let body = body
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(body)
-        .trim_ascii();
+    let body = crate::events::trimmed(body);
     if !body.contains(&b'\n') && !body.contains(&b'\r') {
         if let Ok(text) = core::str::from_utf8(body) {
             return text.to_owned();

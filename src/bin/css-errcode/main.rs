@@ -195,6 +195,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The current Unix time in seconds (0 before 1970), for the commands' clocks.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// A CSV field, quoted as RFC 4180 says when it must be.
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {

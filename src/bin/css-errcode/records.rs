@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tencent_css_errcode::Lang;
@@ -14,6 +13,8 @@ use tencent_css_errcode::api::{
     Client, Credentials, DEFAULT_ENDPOINT, EventQuery, Order, StreamMatch,
 };
 use tencent_css_errcode::events::{StreamEventInfo, format_utc_time};
+
+use crate::unix_now;
 
 /// How to print the rows of `records` and `sessions`.
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -68,12 +69,6 @@ pub struct Options {
     /// Print the triage report of the records instead of the records.
     #[arg(long)]
     pub triage: bool,
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Exit codes: 0; 1 when a window still failed after its retries (what was fetched is

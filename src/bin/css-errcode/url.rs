@@ -1,14 +1,9 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tencent_css_errcode::push_url::PushUrl;
 
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+use crate::unix_now;
 
 /// Reads a push key from the environment variable `var`; keys never travel on the command line,
 /// where shell history and process listings would keep them.

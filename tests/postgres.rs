@@ -375,3 +375,170 @@ fn writer_connections_killed_under_load_lose_nothing_acknowledged() {
     );
     assert_eq!(server.terminate().0, Some(0));
 }
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (install openssl)");
+    assert!(output.status.success(), "openssl {args:?}: {output:?}");
+}
+
+#[test]
+fn tls_to_a_database_with_its_own_ca_through_pgsslrootcert() {
+    let Some(pg) = Postgres::init_only("tls") else {
+        return;
+    };
+    if std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CSS_REQUIRE_POSTGRES_TESTS").map_or(true, |v| v != "1"),
+            "openssl is required to make the test's certificates"
+        );
+        eprintln!("tls: skipped: no openssl to make certificates");
+        return;
+    }
+    // A CA of the test's own, and a certificate for 127.0.0.1 that it signed.
+    let cluster = pg.cluster().unwrap();
+    let certs = cluster.parent().unwrap().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=css-errcode test CA",
+        ],
+    );
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        certs.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        &certs,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    for file in ["server.crt", "server.key"] {
+        std::fs::copy(certs.join(file), cluster.join(file)).unwrap();
+    }
+    let mut conf = std::fs::OpenOptions::new()
+        .append(true)
+        .open(cluster.join("postgresql.conf"))
+        .unwrap();
+    std::io::Write::write_all(
+        &mut conf,
+        b"ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+    )
+    .unwrap();
+    if let Some(user) = pg.user() {
+        let status = std::process::Command::new("chown")
+            .arg(user)
+            .arg(cluster.join("server.crt"))
+            .arg(cluster.join("server.key"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let status = std::process::Command::new("chmod")
+        .arg("600")
+        .arg(cluster.join("server.key"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    pg.start_again();
+    pg.create_database();
+
+    let url = pg.url.replace("sslmode=disable", "sslmode=require");
+    let ca = certs.join("ca.crt");
+    let server = Server::start_store(
+        &["--database-env", "CSS_TEST_DATABASE"],
+        &[],
+        &[],
+        &[
+            ("CSS_TEST_DATABASE", &url),
+            ("PGSSLROOTCERT", ca.to_str().unwrap()),
+        ],
+    );
+    let body = push_callback("room-tls", "tls-1", now() - 5, None);
+    assert_eq!(server.post(&body).0, 200);
+    let row = pg
+        .client()
+        .query_one(
+            "SELECT count(*), coalesce(bool_and(s.ssl), false) FROM pg_stat_activity a \
+             JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = 'css-errcode'",
+            &[],
+        )
+        .unwrap();
+    assert!(
+        row.get::<_, i64>(0) >= 1,
+        "the receiver's connections are there"
+    );
+    assert!(row.get::<_, bool>(1), "every one of them is TLS");
+    assert_eq!(server.terminate().0, Some(0));
+
+    // Without the CA the certificate is refused: the check is real.
+    let output = std::process::Command::new(BIN)
+        .args(["export", "--database", &url])
+        .env_remove("PGSSLROOTCERT")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("without the CA: {stderr}");
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    // With it, export reads the callback back over TLS.
+    let output = std::process::Command::new(BIN)
+        .args(["export", "--database", &url])
+        .env("PGSSLROOTCERT", &ca)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 1);
+}

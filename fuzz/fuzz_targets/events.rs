@@ -1,11 +1,23 @@
-//! The line reader on arbitrary bytes: callbacks, response pages and API errors.
+//! The line reader on arbitrary bytes: callbacks, response pages and API errors; and the
+//! callback scanner (the fast path of `Callback::parse`) against serde on every input, as the
+//! scanner's proptest does: a body serde reads as a stream event is read to the same event,
+//! and a stream event read from a body is what serde reads from it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tencent_css_errcode::decode;
-use tencent_css_errcode::events::{EventKind, Line};
+use tencent_css_errcode::events::{Callback, EventKind, Line, StreamEvent};
 
 fuzz_target!(|data: &[u8]| {
+    let parsed = Callback::parse(data);
+    if let Ok(event) = serde_json::from_slice::<StreamEvent>(data) {
+        assert_eq!(parsed.as_ref().ok(), Some(&Callback::Stream(event)));
+    }
+    if let Ok(Callback::Stream(event)) = &parsed {
+        // `Callback::parse` drops a byte order mark and the ASCII white space around the body.
+        let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data).trim_ascii();
+        assert_eq!(serde_json::from_slice::<StreamEvent>(body).as_ref().ok(), Some(event));
+    }
     match Line::parse(data) {
         Ok(Some(Line::Callback(event))) => {
             // Whatever is accepted is self-consistent.

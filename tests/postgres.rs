@@ -542,3 +542,51 @@ fn tls_to_a_database_with_its_own_ca_through_pgsslrootcert() {
     assert!(output.status.success(), "{output:?}");
     assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 1);
 }
+
+#[test]
+fn retention_and_the_page_on_postgres() {
+    let Some(pg) = Postgres::start("postgres_retention") else {
+        return;
+    };
+    let server = replica(&pg);
+    let t = now() + 600;
+    for n in 0..30 {
+        let body = push_callback(
+            &format!("room-old-{n}"),
+            &format!("old-{n}"),
+            now() - 60,
+            Some(3),
+        );
+        assert_eq!(server.post(&body).0, 200);
+    }
+    // The page (its default view: the last 24 hours) and a stream's pushes read the same
+    // database.
+    let (status, page) = server.admin("GET", "/");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("room-old-7"),
+        "the page lists the interruptions"
+    );
+    let (status, pushes) = server.admin("GET", "/api/streams/push.example.com/live/room-old-7");
+    assert_eq!(status, 200, "{pushes}");
+    let pushes: Value = serde_json::from_str(&pushes).unwrap();
+    assert_eq!(pushes.as_array().map(Vec::len), Some(1), "{pushes}");
+    assert_eq!(server.terminate().0, Some(0));
+
+    // Received over two seconds ago: past a retention of one second.
+    std::thread::sleep(Duration::from_millis(2_100));
+    let server = Server::start_store(
+        &["--database-env", "CSS_TEST_DATABASE"],
+        &["--retain", "1s"],
+        &[],
+        &[("CSS_TEST_DATABASE", &pg.url)],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !stored(&pg).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(stored(&pg).is_empty(), "the old rows are deleted");
+    assert_eq!(server.post(&callback(KEY, t, 0, "new", Some(1))).0, 200);
+    assert_eq!(stored(&pg).len(), 1, "a new row is kept");
+    assert_eq!(server.terminate().0, Some(0));
+}

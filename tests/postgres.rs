@@ -31,22 +31,6 @@ fn replica(pg: &Postgres) -> Server {
     )
 }
 
-/// The sequences stored, each with how often it is there.
-fn stored(pg: &Postgres) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for row in pg
-        .client()
-        .query(
-            "SELECT sequence, count(*) FROM callbacks GROUP BY sequence",
-            &[],
-        )
-        .unwrap()
-    {
-        counts.insert(row.get(0), row.get::<_, i64>(1) as usize);
-    }
-    counts
-}
-
 /// A stable choice of replica for event `n` ("at random", but the same on every run).
 fn first_replica(n: u64) -> usize {
     (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 63) as usize
@@ -114,7 +98,7 @@ fn two_replicas_under_load_one_killed_and_restarted_keep_every_acknowledged_even
     }
     let acked = Arc::try_unwrap(acked).unwrap().into_inner().unwrap();
     assert!(!acked.is_empty());
-    let stored_now = stored(&pg);
+    let stored_now = pg.stored();
     assert_each_acked_once(&acked, &stored_now);
     // Tencent retries what was not acknowledged: resend everything to the restarted replica.
     let resent = load(
@@ -124,7 +108,7 @@ fn two_replicas_under_load_one_killed_and_restarted_keep_every_acknowledged_even
         Duration::from_secs(60),
     );
     assert_eq!(resent.acked.len(), events as usize, "{:?}", resent.statuses);
-    let stored_after = stored(&pg);
+    let stored_after = pg.stored();
     assert_each_acked_once(&resent.acked, &stored_after);
     assert_eq!(stored_after.len(), events as usize);
     eprintln!(
@@ -308,7 +292,7 @@ fn postgres_stopped_and_started_under_load_loses_nothing_acknowledged() {
         sent.statuses
     );
     assert!(sent.acked.len() > 100, "{:?}", sent.statuses);
-    let stored_now = stored(&pg);
+    let stored_now = pg.stored();
     assert_each_acked_once(&sent.acked, &stored_now);
     assert_each_acked_once(&after.acked, &stored_now);
     eprintln!("postgres restart: statuses {:?}", sent.statuses);
@@ -350,7 +334,7 @@ fn writer_connections_killed_under_load_lose_nothing_acknowledged() {
         sent.statuses
     );
     assert!(sent.acked.len() > 100, "{:?}", sent.statuses);
-    assert_each_acked_once(&sent.acked, &stored(&pg));
+    assert_each_acked_once(&sent.acked, &pg.stored());
     // Healthy again by itself, and every event is kept once when Tencent retries them.
     let resent = load(
         &server.address,
@@ -368,7 +352,7 @@ fn writer_connections_killed_under_load_lose_nothing_acknowledged() {
         "{:?}",
         resent.statuses
     );
-    assert_each_acked_once(&sent.acked, &stored(&pg));
+    assert_each_acked_once(&sent.acked, &pg.stored());
     eprintln!(
         "terminated connections: {terminated} ended, statuses {:?}",
         sent.statuses
@@ -582,11 +566,11 @@ fn retention_and_the_page_on_postgres() {
         &[("CSS_TEST_DATABASE", &pg.url)],
     );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !stored(&pg).is_empty() && Instant::now() < deadline {
+    while !pg.stored().is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(stored(&pg).is_empty(), "the old rows are deleted");
+    assert!(pg.stored().is_empty(), "the old rows are deleted");
     assert_eq!(server.post(&callback(KEY, t, 0, "new", Some(1))).0, 200);
-    assert_eq!(stored(&pg).len(), 1, "a new row is kept");
+    assert_eq!(pg.stored().len(), 1, "a new row is kept");
     assert_eq!(server.terminate().0, Some(0));
 }

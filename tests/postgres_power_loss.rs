@@ -123,17 +123,7 @@ fn cut_power_under_load(args: &[&str]) -> Option<AfterCut> {
         assert!(status.success());
     }
     pg.start_again();
-    let mut stored = HashMap::new();
-    for row in pg
-        .client()
-        .query(
-            "SELECT sequence, count(*) FROM callbacks GROUP BY sequence",
-            &[],
-        )
-        .unwrap()
-    {
-        stored.insert(row.get::<_, String>(0), row.get::<_, i64>(1) as usize);
-    }
+    let stored = pg.stored();
     Some(AfterCut {
         acked: sent.acked,
         stored,

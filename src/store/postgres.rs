@@ -343,31 +343,46 @@ const INSERT: &str = "INSERT INTO callbacks \
 /// kept. One statement, its rows in key order, so that concurrent transactions lock the rows
 /// of `pushes` in one order and cannot deadlock (a start and an end of one push in two
 /// statements could: one transaction's start and another's end).
-const PUSHES: &str = "INSERT INTO pushes \
-    (domain, app, stream, sequence, start_time, start_client_ip, start_node, \
-    end_time, push_duration_ms, errcode, errmsg, end_client_ip, end_node) \
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], \
-    $6::text[], $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::text[], $12::text[], \
-    $13::text[]) \
-    ON CONFLICT (domain, app, stream, sequence) DO UPDATE SET \
-    start_time = CASE WHEN excluded.start_time < pushes.start_time OR pushes.start_time IS NULL \
-        THEN excluded.start_time ELSE pushes.start_time END, \
-    start_client_ip = CASE WHEN excluded.start_time < pushes.start_time OR pushes.start_time IS NULL \
-        THEN excluded.start_client_ip ELSE pushes.start_client_ip END, \
-    start_node = CASE WHEN excluded.start_time < pushes.start_time OR pushes.start_time IS NULL \
-        THEN excluded.start_node ELSE pushes.start_node END, \
-    end_time = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
-        THEN excluded.end_time ELSE pushes.end_time END, \
-    push_duration_ms = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
-        THEN excluded.push_duration_ms ELSE pushes.push_duration_ms END, \
-    errcode = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
-        THEN excluded.errcode ELSE pushes.errcode END, \
-    errmsg = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
-        THEN excluded.errmsg ELSE pushes.errmsg END, \
-    end_client_ip = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
-        THEN excluded.end_client_ip ELSE pushes.end_client_ip END, \
-    end_node = CASE WHEN excluded.end_time < pushes.end_time OR pushes.end_time IS NULL \
-        THEN excluded.end_node ELSE pushes.end_node END";
+fn pushes_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        // Each column of a fact takes the new report's value when the new report is earlier
+        // (or the first), as one: the time decides for all of them.
+        let earlier = |time: &str, columns: &[&str]| -> Vec<String> {
+            columns
+                .iter()
+                .map(|column| {
+                    format!(
+                        "{column} = CASE WHEN excluded.{time} < pushes.{time} OR pushes.{time} IS NULL \
+                         THEN excluded.{column} ELSE pushes.{column} END"
+                    )
+                })
+                .collect()
+        };
+        let mut set = earlier("start_time", &["start_time", "start_client_ip", "start_node"]);
+        set.extend(earlier(
+            "end_time",
+            &[
+                "end_time",
+                "push_duration_ms",
+                "errcode",
+                "errmsg",
+                "end_client_ip",
+                "end_node",
+            ],
+        ));
+        format!(
+            "INSERT INTO pushes \
+             (domain, app, stream, sequence, start_time, start_client_ip, start_node, \
+             end_time, push_duration_ms, errcode, errmsg, end_client_ip, end_node) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], \
+             $6::text[], $7::text[], $8::int8[], $9::int8[], $10::int8[], $11::text[], \
+             $12::text[], $13::text[]) \
+             ON CONFLICT (domain, app, stream, sequence) DO UPDATE SET {}",
+            set.join(", ")
+        )
+    })
+}
 
 fn event_type(kind: EventKind) -> i64 {
     match kind {
@@ -469,7 +484,7 @@ pub(super) fn commit_rows(
                    f: fn(&Row) -> Option<i64>|
          -> Vec<Option<i64>> { facts.map(|r| r.and_then(f)).collect() };
         tx.execute(
-            PUSHES,
+            pushes_sql(),
             &[
                 &domains,
                 &apps,

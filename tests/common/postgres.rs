@@ -224,6 +224,20 @@ impl Postgres {
         postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
     }
 
+    /// The sequences the receivers stored, each with how often it is there (read with SQL,
+    /// not through the crate).
+    pub fn stored(&self) -> std::collections::HashMap<String, usize> {
+        self.client()
+            .query(
+                "SELECT sequence, count(*) FROM callbacks GROUP BY sequence",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| (row.get(0), row.get::<_, i64>(1) as usize))
+            .collect()
+    }
+
     /// Whether the test started the server (and can stop and start it).
     pub fn own_server(&self) -> bool {
         self.own.is_some()

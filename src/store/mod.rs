@@ -344,7 +344,8 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Commits without waiting for the disk (`synchronous=OFF`): a power cut loses what was
+    /// Commits without waiting for the disk (SQLite's `synchronous=OFF`; on PostgreSQL,
+    /// `synchronous_commit=off` for the writer's connections): a power cut loses what was
     /// acknowledged. For measuring what syncing costs, never for keeping callbacks.
     pub fn without_sync(mut self) -> Options {
         self.sync = false;
@@ -725,6 +726,43 @@ impl Store {
         }
         for thread in threads {
             let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Location, redacted};
+
+    #[test]
+    fn a_password_is_never_displayed() {
+        for (url, shown) in [
+            (
+                "postgres://css:s3cret@db.internal:5432/callbacks?sslmode=require",
+                "postgres://css@db.internal:5432/callbacks?sslmode=require",
+            ),
+            (
+                "postgresql://css:s3cret@db.internal/callbacks?password=s3cret&sslmode=require",
+                "postgresql://css@db.internal/callbacks?sslmode=require",
+            ),
+            (
+                "postgres://db.internal/callbacks?password=s3cret",
+                "postgres://db.internal/callbacks",
+            ),
+            (
+                "postgres://css:p%40ss@db.internal/callbacks",
+                "postgres://css@db.internal/callbacks",
+            ),
+            (
+                "host=db.internal user=css password=s3cret dbname=callbacks",
+                "host=db.internal user=css dbname=callbacks",
+            ),
+        ] {
+            assert_eq!(redacted(url), shown);
+            let location = Location::Postgres(url.to_owned());
+            assert!(!location.to_string().contains("s3cret"));
+            assert!(!format!("{location:?}").contains("s3cret"));
+            assert!(!format!("{location:?}").contains("p%40ss"));
         }
     }
 }

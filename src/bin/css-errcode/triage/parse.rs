@@ -177,16 +177,9 @@ fn add(parsed: &mut Parsed, record: &Record<'_>, wanted: &Wanted) {
     }));
 }
 
-/// FNV-1a over the parts joined by `/`: the same text gives the same hash in every block.
+/// The parts' hash, with each part's length (so that no two splits of one text meet): the
+/// same in every block and on every thread (a fixed seed).
 fn name_hash(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            h = (h ^ u64::from(b'/')).wrapping_mul(0x0100_0000_01b3);
-        }
-        for &b in part.as_bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(parts)
 }

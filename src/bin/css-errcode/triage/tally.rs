@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use std::hash::Hasher;
-
 use tencent_css_errcode::Category;
 use tencent_css_errcode::events::{Deduper, EventKind};
 
@@ -93,7 +91,7 @@ impl Counter {
 pub struct Counting {
     pub tally: Tally,
     deduper: Deduper,
-    by_reason: HashMap<ReasonKey, u64, std::hash::BuildHasherDefault<MixHasher>>,
+    by_reason: HashMap<ReasonKey, u64, foldhash::fast::FixedState>,
     /// Stream ends by category, in `Category::ALL` order (the names are made at the end).
     by_category: Vec<u64>,
     unlisted: usize,
@@ -233,36 +231,5 @@ fn keep(shown: &mut Vec<Problem>, file: &str, line: u64, reason: &str) {
             line,
             reason: reason.to_owned(),
         });
-    }
-}
-
-/// A small, fast hasher for the few hundred `ReasonKey`s: they are not chosen by an attacker.
-#[derive(Default)]
-pub struct MixHasher(u64);
-
-impl Hasher for MixHasher {
-    fn finish(&self) -> u64 {
-        // The murmur3 finaliser, so that hashbrown's top bits vary.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-        h ^ (h >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u32(&mut self, value: u32) {
-        self.0 = (self.0.rotate_left(32) ^ u64::from(value)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-    fn write_usize(&mut self, value: usize) {
-        self.write_u64(value as u64);
-    }
-    fn write_isize(&mut self, value: isize) {
-        self.write_u64(value as u64);
     }
 }

@@ -58,6 +58,8 @@ pub mod receiver;
 pub mod sessions;
 #[cfg(feature = "store")]
 pub mod store;
+#[cfg(feature = "events")]
+pub mod triage;
 
 /// The current Unix time in seconds (0 before 1970), for the API client's clock, the receiver
 /// and its store.

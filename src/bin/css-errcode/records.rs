@@ -13,6 +13,7 @@ use tencent_css_errcode::api::{
     Client, Credentials, DEFAULT_ENDPOINT, EventQuery, Order, StreamMatch,
 };
 use tencent_css_errcode::events::{StreamEventInfo, format_utc_time};
+use tencent_css_errcode::triage::{Tally, Triage};
 
 use crate::unix_now;
 
@@ -138,9 +139,8 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let triage_input = out.finish()?;
-    if let Some(lines) = triage_input {
-        crate::triage::run_on_bytes("<records>", lines, matches!(options.format, Format::Json))?;
+    if let Some(tally) = out.finish()? {
+        crate::triage::print(&tally, matches!(options.format, Format::Json))?;
     }
     for window in events.fetch().truncated() {
         eprintln!(
@@ -179,8 +179,8 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
 struct Output {
     format: Format,
     lang: Lang,
-    /// With `--triage`: the records as JSON lines, for triage; nothing is printed.
-    triage: Option<Vec<u8>>,
+    /// With `--triage`: the records counted (and how many), for triage; nothing is printed.
+    triage: Option<(Triage, u64)>,
     out: io::BufWriter<io::Stdout>,
     count: u64,
 }
@@ -190,7 +190,7 @@ impl Output {
         Output {
             format,
             lang,
-            triage: triage.then(Vec::new),
+            triage: triage.then(|| (Triage::new(None, None), 0)),
             out: io::BufWriter::new(io::stdout()),
             count: 0,
         }
@@ -206,9 +206,9 @@ impl Output {
     }
 
     fn record(&mut self, record: &StreamEventInfo) -> Result<(), String> {
-        if let Some(lines) = &mut self.triage {
-            serde_json::to_writer(&mut *lines, &raw(record)).map_err(|e| e.to_string())?;
-            lines.push(b'\n');
+        if let Some((triage, line)) = &mut self.triage {
+            *line += 1;
+            triage.add_api_record("<records>", *line, record);
             return Ok(());
         }
         let first = self.count == 0;
@@ -274,8 +274,8 @@ impl Output {
         self.write(&text)
     }
 
-    /// Closes the output; with `--triage`, returns the lines for it.
-    fn finish(mut self) -> Result<Option<Vec<u8>>, String> {
+    /// Closes the output; with `--triage`, returns the tally.
+    fn finish(mut self) -> Result<Option<Tally>, String> {
         if self.triage.is_none() {
             match self.format {
                 Format::Json if self.count == 0 => self.write("[]\n")?,
@@ -288,7 +288,7 @@ impl Output {
                 }
             }
         }
-        Ok(self.triage.take())
+        Ok(self.triage.take().map(|(triage, _)| triage.finish()))
     }
 }
 

@@ -13,8 +13,6 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 pub enum Input {
     Stdin,
     File(PathBuf),
-    /// Lines already in memory (`records --triage`), with the name reports give them.
-    Bytes(String, Vec<u8>),
     /// A receiver's store, read as the JSON lines `export` writes.
     #[cfg(feature = "serve")]
     Store(tencent_css_errcode::store::Location),
@@ -42,7 +40,6 @@ impl Input {
         match self {
             Input::Stdin => "<stdin>".to_owned(),
             Input::File(path) => path.display().to_string(),
-            Input::Bytes(name, _) => name.clone(),
             #[cfg(feature = "serve")]
             Input::Store(location) => location.to_string(),
         }
@@ -66,7 +63,6 @@ impl Input {
                 }
                 Box::new(File::open(path)?)
             }
-            Input::Bytes(_, bytes) => Box::new(io::Cursor::new(bytes.clone())),
             #[cfg(feature = "serve")]
             Input::Store(location) => store_lines(location)?,
         };
@@ -138,7 +134,7 @@ pub fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
         .iter()
         .filter_map(|input| match input {
             Input::File(path) => std::fs::metadata(path).ok(),
-            Input::Stdin | Input::Bytes(..) => None,
+            Input::Stdin => None,
             #[cfg(feature = "serve")]
             Input::Store(_) => None,
         })

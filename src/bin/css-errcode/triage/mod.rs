@@ -11,17 +11,15 @@
 //! every map is capped.
 
 mod input;
-mod parse;
 pub mod pipeline;
 mod report;
-mod tally;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use input::Input;
 use pipeline::Step;
-use tally::Counting;
+use tencent_css_errcode::triage::{Tally, Triage};
 
 /// Parses `--since`/`--until`: Unix seconds or `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn parse_time(text: &str) -> Result<i64, String> {
@@ -66,18 +64,6 @@ pub fn run(
     report(inputs, json_output, since, until, threads)
 }
 
-/// The triage report of lines already in memory (`records --triage`), on every core.
-pub fn run_on_bytes(name: &str, lines: Vec<u8>, json_output: bool) -> Result<ExitCode, String> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    report(
-        vec![Input::Bytes(name.to_owned(), lines)],
-        json_output,
-        None,
-        None,
-        threads,
-    )
-}
-
 fn report(
     inputs: Vec<Input>,
     json_output: bool,
@@ -86,19 +72,19 @@ fn report(
     threads: usize,
 ) -> Result<ExitCode, String> {
     let bar = input::progress_bar(&inputs);
-    let mut counting = Counting::new(since, until);
+    let mut triage = Triage::new(since, until);
     // The number of the next line of each input: blocks arrive in order.
     let mut next_line = vec![1u64; inputs.len()];
-    let wanted = counting.wanted.clone();
-    let parse = |block: &_, parsed: &mut _| parse::parse_block(block, &wanted, parsed);
+    let parser = triage.parser();
+    let parse = |block: &_, parsed: &mut _| parser.parse(block, parsed);
     pipeline::run(&inputs, threads, bar.as_ref(), &parse, |step| match step {
         Step::Block(index, parsed) => {
-            counting.block(&inputs[index].name(), next_line[index], parsed);
-            next_line[index] += parsed.lines;
+            triage.add_block(&inputs[index].name(), next_line[index], parsed);
+            next_line[index] += parsed.lines();
         }
         Step::Failed(index, message) => {
             let read = next_line[index] - 1;
-            counting.tally.unreadable.push(if read > 0 {
+            triage.unreadable(if read > 0 {
                 format!("{message} (after line {read})")
             } else {
                 message
@@ -108,13 +94,16 @@ fn report(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    print(&triage.finish(), json_output)
+}
 
-    let tally = counting.finish();
-    report::problems_to_stderr(&tally);
+/// Prints a tally's report (and its problems on stderr); the exit code it calls for.
+pub fn print(tally: &Tally, json_output: bool) -> Result<ExitCode, String> {
+    report::problems_to_stderr(tally);
     let text = if json_output {
-        report::json(&tally)
+        report::json(tally)
     } else {
-        report::text(&tally)
+        report::text(tally)
     };
     crate::print(&text)?;
     for failure in &tally.unreadable {

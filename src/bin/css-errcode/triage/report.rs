@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::tally::{Counter, Problem, Tally};
+use tencent_css_errcode::triage::{Counter, Problem, Tally};
 
 /// The problems, on stderr: the first malformed lines and API errors, with totals.
 pub fn problems_to_stderr(t: &Tally) {
@@ -25,12 +25,6 @@ pub fn problems_to_stderr(t: &Tally) {
             "note: more distinct domains/apps or streams than are tracked; {} failures are in no top list",
             t.untracked_keys()
         );
-    }
-}
-
-impl Tally {
-    fn untracked_keys(&self) -> u64 {
-        self.by_app.untracked + self.by_stream.untracked
     }
 }
 

@@ -24,8 +24,7 @@ pub enum Block {
 impl Block {
     /// The block's lines, in order, each as [`Line::parse`](super::Line::parse) or
     /// [`RecordLine::parse`](super::RecordLine::parse) takes it, or the error of a line over
-    /// `limit` bytes. Every line counts, blank ones included, so
-    /// that line numbers add up.
+    /// `limit` bytes. Every line counts, blank ones included, so that line numbers add up.
     ///
     /// # Example
     /// ```

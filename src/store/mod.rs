@@ -78,6 +78,9 @@ pub use reader::{
 /// Rows one commit takes at most.
 const BATCH: usize = 4_096;
 
+/// The advisory lock that serialises reconciliations on a shared PostgreSQL.
+const RECONCILE_LOCK: i64 = 0x6373_735f_7265_636f; // "css_reco"
+
 /// Writer connections of a store on PostgreSQL: while one commits (a round trip and the
 /// server's WAL flush), the other collects and sends the next batch.
 #[cfg(feature = "postgres")]
@@ -559,6 +562,11 @@ impl Store {
     pub fn reconcile(&self, poll: &Online) -> Result<Reconciled, Error> {
         let conn = self.connection()?;
         conn.begin_write()?;
+        if conn.is_postgres() {
+            // One reconciliation at a time on a shared database: two replicas' polls of one
+            // scope would otherwise both rewrite its `online` rows, and one would fail.
+            conn.batch(&format!("SELECT pg_advisory_xact_lock({RECONCILE_LOCK})"))?;
+        }
         let scope = [
             Param::from(&poll.app),
             Param::from(&poll.domain),

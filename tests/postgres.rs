@@ -574,3 +574,40 @@ fn retention_and_the_page_on_postgres() {
     assert_eq!(pg.stored().len(), 1, "a new row is kept");
     assert_eq!(server.terminate().0, Some(0));
 }
+
+#[test]
+fn a_nul_in_a_callback_fails_no_batch_on_postgres() {
+    let Some(pg) = Postgres::start("postgres_nul") else {
+        return;
+    };
+    let server = replica(&pg);
+    // `\u0000` in a field is valid JSON; PostgreSQL's text cannot hold it.
+    let t = now() + 600;
+    let body = format!(
+        r#"{{"t":{t},"sign":"{}","event_type":0,"app":"push.example.com","appname":"live","stream_id":"room\u0000x","sequence":"nul-1","event_time":1700000000,"errcode":3,"errmsg":"a\u0000b"}}"#,
+        tencent_css_errcode::events::sign(KEY, t)
+    );
+    assert_eq!(server.post(&body).0, 200, "kept");
+    assert_eq!(server.post(&body).0, 200, "its redelivery");
+    let sent = load(
+        &server.address,
+        (0..200).collect(),
+        4,
+        Duration::from_secs(30),
+    );
+    assert_eq!(sent.acked.len(), 200, "{:?}", sent.statuses);
+    let stored = pg.stored();
+    assert_eq!(stored.get("nul-1"), Some(&1), "kept once");
+    let stream: String = pg
+        .client()
+        .query_one("SELECT stream FROM callbacks WHERE sequence = 'nul-1'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stream, "room\u{FFFD}x");
+    let metrics = server.metrics();
+    assert_eq!(
+        metric(&metrics, "css_callbacks_total{outcome=\"duplicate\"}"),
+        1.0
+    );
+    assert_eq!(server.terminate().0, Some(0));
+}

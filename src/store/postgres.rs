@@ -399,6 +399,17 @@ pub(super) fn commit_rows(
     client: &mut Client,
     rows: &[&Row],
 ) -> Result<Vec<Stored>, postgres::Error> {
+    // PostgreSQL's text cannot hold U+0000, which a callback may carry as `\u0000` in a
+    // decoded field: such a row would fail its whole batch on every retry. Its NULs are kept
+    // as U+FFFD instead (the same for every redelivery, so the unique key still holds).
+    let cleaned: Vec<Row>;
+    let rows: Vec<&Row> = if rows.iter().any(|row| has_nul(row)) {
+        cleaned = rows.iter().map(|row| without_nul(row)).collect();
+        cleaned.iter().collect()
+    } else {
+        rows.to_vec()
+    };
+    let rows = &rows[..];
     let key = |row: &Row| (row.sequence.clone(), event_type(row.kind), row.event_time);
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by(|&a, &b| {
@@ -507,6 +518,37 @@ pub(super) fn commit_rows(
     }
     tx.commit()?;
     Ok(results)
+}
+
+fn has_nul(row: &Row) -> bool {
+    let nul = |text: &str| text.contains('\0');
+    [&row.domain, &row.app, &row.stream, &row.sequence, &row.body]
+        .into_iter()
+        .any(|t| nul(t))
+        || [&row.errmsg, &row.client_ip, &row.node]
+            .into_iter()
+            .any(|t| t.as_deref().is_some_and(nul))
+}
+
+fn without_nul(row: &Row) -> Row {
+    let clean = |text: &String| text.replace('\0', "\u{FFFD}");
+    let mut row = row.clone();
+    for text in [
+        &mut row.domain,
+        &mut row.app,
+        &mut row.stream,
+        &mut row.sequence,
+        &mut row.body,
+    ] {
+        *text = clean(text);
+    }
+    for text in [&mut row.errmsg, &mut row.client_ip, &mut row.node]
+        .into_iter()
+        .flatten()
+    {
+        *text = clean(text);
+    }
+    row
 }
 
 /// Commits a probe row: the database takes writes again.

@@ -303,15 +303,18 @@ impl Client {
         params: &[Param<'_>],
         mut each: impl FnMut(&dyn Got) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        use postgres::fallible_iterator::FallibleIterator;
         let statement = self.statement(sql, params)?;
-        let values: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = self
+        let name = &self.name;
+        let fail = |e: postgres::Error| Place::Postgres(name.clone()).error(describe(&e));
+        // Row by row as the server sends them, not collected: a window of the page may hold
+        // many ends.
+        let mut rows = self
             .client
-            .query(&statement, &values)
-            .map_err(|e| self.fail(&e))?;
-        for row in &rows {
-            each(&PgRow(row, &self.name))?;
+            .query_raw(&statement, params.iter().map(|p| p as &dyn ToSql))
+            .map_err(fail)?;
+        while let Some(row) = rows.next().map_err(fail)? {
+            each(&PgRow(&row, name))?;
         }
         Ok(())
     }

@@ -406,6 +406,8 @@ enum Message {
 struct Shared {
     healthy: AtomicBool,
     waiting: AtomicU64,
+    /// When retention is next due; `None`: now (at the start, and while rows are left).
+    retention: Mutex<Option<std::time::Instant>>,
 }
 
 /// A durable store of stream callbacks; cheap to clone, each clone a handle on one writer.
@@ -501,8 +503,8 @@ impl Store {
         let receiver = Arc::new(Mutex::new(receiver));
         let sync = options.sync;
         let mut threads = Vec::new();
-        for (i, backend) in backends.into_iter().enumerate() {
-            let writer = writer::Writer::new(backend, options.clone(), Arc::clone(&shared), i == 0);
+        for backend in backends {
+            let writer = writer::Writer::new(backend, options.clone(), Arc::clone(&shared));
             let receiver = Arc::clone(&receiver);
             let thread = std::thread::Builder::new()
                 .name("store".to_owned())

@@ -192,10 +192,6 @@ pub(super) struct Writer<B> {
     shared: Arc<Shared>,
     /// Why the connection was dropped, for the appends that fail until it is back.
     failure: String,
-    /// When retention should look again; `None` while it has rows left to delete.
-    next_retention: Option<Instant>,
-    /// Whether this writer runs retention (one of several sharing a store does).
-    retains: bool,
 }
 
 /// The checkpointer thread: copies the WAL into the database file in the background (a
@@ -232,19 +228,12 @@ pub(super) fn checkpointer(
 }
 
 impl<B: Backend> Writer<B> {
-    pub(super) fn new(
-        backend: B,
-        options: Options,
-        shared: Arc<Shared>,
-        retains: bool,
-    ) -> Writer<B> {
+    pub(super) fn new(backend: B, options: Options, shared: Arc<Shared>) -> Writer<B> {
         Writer {
             backend,
             options,
             shared,
             failure: String::new(),
-            next_retention: Some(Instant::now()),
-            retains,
         }
     }
 
@@ -302,7 +291,7 @@ impl<B: Backend> Writer<B> {
                 let _ = done.send(());
                 return;
             }
-            if self.next_retention.is_none_or(|at| at <= Instant::now()) {
+            if self.retention_wait() == Duration::ZERO {
                 self.retain();
             }
         }
@@ -365,30 +354,47 @@ impl<B: Backend> Writer<B> {
         }
     }
 
+    /// How long until retention is due (the schedule is the store's, shared by its
+    /// writers: whichever waits for the queue when it is due runs it).
     fn retention_wait(&self) -> Duration {
-        if !self.retains {
-            return Duration::from_secs(3_600);
-        }
-        match (self.options.retain, self.next_retention) {
+        let next = *self
+            .shared
+            .retention
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (self.options.retain, next) {
             (None, _) => Duration::from_secs(3_600),
             (Some(_), None) => Duration::ZERO,
             (Some(_), Some(at)) => at.saturating_duration_since(Instant::now()),
         }
     }
 
-    /// Deletes one step of rows older than the retention; looks again soon if there may be
-    /// more, else in a minute.
+    /// Deletes one step of rows older than the retention, when it is due; looks again soon if
+    /// there may be more, else in a minute.
     fn retain(&mut self) {
-        let (true, Some(retain)) = (self.retains, self.options.retain) else {
-            self.next_retention = Some(Instant::now() + RETENTION_EVERY);
+        let Some(retain) = self.options.retain else {
             return;
         };
+        {
+            // Claimed: another writer finds it not due.
+            let mut next = self
+                .shared
+                .retention
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if next.is_some_and(|at| at > Instant::now()) {
+                return;
+            }
+            *next = Some(Instant::now() + RETENTION_EVERY);
+        }
         let cutoff = crate::receiver::unix_now().saturating_sub(retain);
-        let deleted = self.backend.retain(cutoff, RETENTION_STEP);
-        self.next_retention = match deleted {
-            Some(n) if n as i64 == RETENTION_STEP => None,
-            _ => Some(Instant::now() + RETENTION_EVERY),
-        };
+        if self.backend.retain(cutoff, RETENTION_STEP) == Some(RETENTION_STEP as u64) {
+            *self
+                .shared
+                .retention
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        }
     }
 }
 

@@ -309,6 +309,8 @@ impl<B: Backend> Writer<B> {
         drop(rows);
         match committed {
             Ok(results) => {
+                // A commit that worked says the store is healthy, whichever writer made it.
+                self.shared.healthy.store(true, Ordering::Relaxed);
                 let mut results = results.into_iter();
                 self.answer(appends, || Ok(results.next().expect("one result a row")));
             }

@@ -1,6 +1,9 @@
 //! The deduper on a table far larger than the CPU's caches (the default, exact for 4 million
 //! events): checking keys one by one, against warming each batch of 256 first
-//! (`Deduper::warm`), as triage does, in the same run.
+//! (`Deduper::warm`), as triage does, in the same run; and 100,000 keys made from a count
+//! (`DedupeKey::from_u64(n)`) against as many random ones (the baseline), into a fresh
+//! deduper: a table that did not mix its keys would put a count's keys in its first slots
+//! and probe quadratically.
 //!
 //! ```sh
 //! cargo bench --bench dedupe --features events
@@ -68,5 +71,32 @@ fn bench_dedupe(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_dedupe);
+fn bench_counted_keys(c: &mut Criterion) {
+    let mut rng = SplitMix(11);
+    let random: Vec<DedupeKey> = (0..100_000)
+        .map(|_| DedupeKey::from_u64(rng.next()))
+        .collect();
+    let counted: Vec<DedupeKey> = (1..=100_000).map(DedupeKey::from_u64).collect();
+    let mut group = c.benchmark_group("deduper, 100k new keys into a fresh one");
+    group.throughput(Throughput::Elements(100_000));
+    group.sample_size(20);
+    for (name, keys) in [
+        ("random keys (baseline)", &random),
+        ("keys from a count", &counted),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut deduper = Deduper::new();
+                let mut new = 0usize;
+                for key in keys {
+                    new += usize::from(deduper.check(*key, 1_700_000_000).is_new());
+                }
+                black_box(new)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_dedupe, bench_counted_keys);
 criterion_main!(benches);

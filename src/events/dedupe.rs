@@ -41,8 +41,9 @@ impl Verdict {
 /// Every delivery of one event has the same event time, so an event later than everything
 /// forgotten is still checked exactly.
 ///
-/// The memory is allocated once, zeroed, when the deduper is made; the system maps pages as
-/// they are first written, so a small input costs little.
+/// Its table grows with what it holds, doubling when 7/8 full, up to the size for its limit,
+/// so that a small use costs little; [`reserve`](Deduper::reserve) sizes it ahead for an input
+/// known to be large (one step, instead of doublings that each hold two tables a moment).
 ///
 /// # Example
 /// ```
@@ -142,14 +143,45 @@ impl Deduper {
         keys + keys / 7 + 1
     }
 
-    /// Doubles the table (up to the size for the limit) once it is 7/8 full, moving every key
-    /// to its new home: the table's memory follows what it holds.
+    /// Makes room for `additional` more distinct events than it holds (as many as its limit
+    /// allows) now, in one step: a caller that knows its input is large saves the doublings
+    /// of the table, each of which holds the old and the new table for a moment. What it
+    /// remembers and answers is the same either way.
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::{DedupeKey, Deduper};
+    /// let mut deduper = Deduper::with_limit(1_000_000);
+    /// deduper.reserve(100_000);
+    /// let reserved = deduper.memory_bytes();
+    /// for n in 1..=100_000 {
+    ///     deduper.check(DedupeKey::from_u64(n), 1_700_000_000);
+    /// }
+    /// assert_eq!(deduper.memory_bytes(), reserved);
+    /// // Never past the size for the limit.
+    /// deduper.reserve(usize::MAX);
+    /// assert!(deduper.memory_bytes() <= 1_000_000 * 14);
+    /// ```
+    pub fn reserve(&mut self, additional: usize) {
+        let keys = self.len.saturating_add(additional).min(self.limit);
+        let size = Self::slots_for(keys);
+        if size > self.slots.len() {
+            self.rehash(size);
+        }
+    }
+
+    /// Doubles the table (up to the size for the limit) once it is 7/8 full: the table's
+    /// memory follows what it holds.
     fn grow_if_full(&mut self) {
         let most = Self::slots_for(self.limit);
         if self.slots.len() >= most || self.len * 8 < self.slots.len() * 7 {
             return;
         }
-        let size = self.slots.len().saturating_mul(2).min(most);
+        self.rehash(self.slots.len().saturating_mul(2).min(most));
+    }
+
+    /// Moves every key to its home in a table of `size` slots.
+    fn rehash(&mut self, size: usize) {
         let old = core::mem::replace(&mut self.slots, vec![[0; 3]; size]);
         for slot in old {
             let key = u64::from(slot[0]) | u64::from(slot[1]) << 32;
@@ -314,8 +346,11 @@ impl Deduper {
     }
 
     fn home(&self, key: u64) -> usize {
-        // Multiply-shift onto the table: uniform for a well-mixed key, any table size.
-        ((u128::from(key) * self.slots.len() as u128) >> 64) as usize
+        // The key mixed first (a key made with `DedupeKey::from_u64` from a count would
+        // otherwise put every key in the first slots and make probing quadratic), then
+        // multiply-shift onto the table: uniform, any table size.
+        let mixed = (key ^ (key >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        ((u128::from(mixed ^ (mixed >> 32)) * self.slots.len() as u128) >> 64) as usize
     }
 
     fn next(&self, slot: usize) -> usize {

@@ -408,6 +408,13 @@ impl Triage {
         }
     }
 
+    /// Makes room for `events` more distinct events in one step (see [`Deduper::reserve`]):
+    /// for a caller that knows its input is large, as `css-errcode triage` knows the size of
+    /// its files. The counts are the same either way.
+    pub fn reserve(&mut self, events: usize) {
+        self.deduper.reserve(events);
+    }
+
     /// A parser of blocks for this triage (it knows which names are still worth copying).
     pub fn parser(&self) -> BlockParser {
         BlockParser {

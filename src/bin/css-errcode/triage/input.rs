@@ -125,12 +125,9 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// A bar over the named files' total size, on a terminal, for large inputs.
-pub fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
-    if !io::stderr().is_terminal() {
-        return None;
-    }
-    let total: u64 = inputs
+/// The named files' total size (stdin and a store count nothing).
+fn file_bytes(inputs: &[Input]) -> u64 {
+    inputs
         .iter()
         .filter_map(|input| match input {
             Input::File(path) => std::fs::metadata(path).ok(),
@@ -139,7 +136,26 @@ pub fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
             Input::Store(_) => None,
         })
         .map(|m| m.len())
-        .sum();
+        .sum()
+}
+
+/// Bytes of a log per event, on the low side: Tencent's callbacks take 300 to 500 bytes a
+/// line with every field, and a compressed file holds several times its size.
+const BYTES_PER_EVENT: u64 = 128;
+
+/// How many events the inputs may hold, from the files' sizes: what triage makes room for at
+/// once (a guess too high costs memory the deduper's limit bounds anyway; too low, the
+/// doublings it saves).
+pub fn expected_events(inputs: &[Input]) -> usize {
+    usize::try_from(file_bytes(inputs) / BYTES_PER_EVENT).unwrap_or(usize::MAX)
+}
+
+/// A bar over the named files' total size, on a terminal, for large inputs.
+pub fn progress_bar(inputs: &[Input]) -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let total = file_bytes(inputs);
     if total < PROGRESS_THRESHOLD {
         return None;
     }

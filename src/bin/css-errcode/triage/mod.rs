@@ -73,6 +73,7 @@ fn report(
 ) -> Result<ExitCode, String> {
     let bar = input::progress_bar(&inputs);
     let mut triage = Triage::new(since, until);
+    triage.reserve(input::expected_events(&inputs));
     // The number of the next line of each input: blocks arrive in order.
     let mut next_line = vec![1u64; inputs.len()];
     let parser = triage.parser();

@@ -114,14 +114,7 @@ fn cut_power_under_load(args: &[&str]) -> Option<AfterCut> {
     // Boot again from what the disk held: PostgreSQL recovers from the log that was synced.
     std::fs::remove_file(&wal).unwrap();
     lazy.disk(&wal);
-    if let Some(user) = pg.user() {
-        let status = Command::new("chown")
-            .args(["-R", user])
-            .arg(&wal)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    pg.give(&[&wal]);
     pg.start_again();
     let stored = pg.stored();
     Some(AfterCut {

@@ -164,12 +164,7 @@ impl Postgres {
                         .is_ok_and(|o| o.status.success())
                 })
                 .expect("a user that is not root");
-            let status = Command::new("chown")
-                .args(["-R", user])
-                .arg(&data)
-                .status()
-                .unwrap();
-            assert!(status.success());
+            give(user, &[&data]);
             Some(user.to_owned())
         } else {
             None
@@ -271,6 +266,14 @@ impl Postgres {
         self.own.as_ref().and_then(|own| own.user.as_deref())
     }
 
+    /// Gives `paths` (and what they hold) to the server's user, when it is not the test's:
+    /// files the test writes for the server to read.
+    pub fn give(&self, paths: &[&Path]) {
+        if let Some(user) = self.user() {
+            give(user, paths);
+        }
+    }
+
     /// Kills the server's processes at once (SIGKILL to the postmaster and its children, as
     /// a machine that lost power), whatever state it is in.
     pub fn kill(&self) {
@@ -336,6 +339,16 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 /// The data directory of a server the test started, for a test that must look at it.
+/// `chown -R user paths`.
+fn give(user: &str, paths: &[&Path]) {
+    let status = Command::new("chown")
+        .args(["-R", user])
+        .args(paths)
+        .status()
+        .unwrap();
+    assert!(status.success(), "chown {user} {paths:?}");
+}
+
 pub fn data_dir(pg: &Postgres) -> Option<&Path> {
     pg.own.as_ref().map(|own| own.data.as_path())
 }

@@ -67,7 +67,8 @@ pub struct Options {
     /// minutes, as a receiver's log is).
     #[arg(long)]
     pub any_order: bool,
-    /// Threads that parse (default: every core). The output is the same for any number.
+    /// Threads that parse (default: one fewer than the cores, at least one: the thread that
+    /// pairs needs a core of its own). The output is the same for any number.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     /// Output format.
@@ -128,8 +129,10 @@ pub fn run(options: Options) -> Result<ExitCode, String> {
     };
     #[cfg(not(feature = "serve"))]
     let inputs = Input::from_args(&options.files);
+    // Pairing is the slowest stage and runs on one thread: parsing on every core as well
+    // only takes time from it (measured in BENCHMARKS.md).
     let threads = options.threads.map_or_else(
-        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        || std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
         usize::from,
     );
 

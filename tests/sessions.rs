@@ -569,3 +569,57 @@ fn a_replacing_push_given_out_before_the_old_end_still_makes_it_replaced() {
         "`new` started 2 s before the end"
     );
 }
+
+/// Text of every kind a callback may carry: plain, with quotes, backslashes, control
+/// characters, non-ASCII, empty.
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9.]{0,20}",
+        "[a-z\"\\\\\u{0}-\u{1f}\u{7f}é直播]{0,20}",
+        any::<String>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+    #[test]
+    fn write_json_writes_what_serde_json_writes(
+        domain in any_text(),
+        stream in any_text(),
+        sequence in any_text(),
+        ip in prop::option::of(any_text()),
+        node in prop::option::of(any_text()),
+        errcode in prop::option::of(prop_oneof![Just(1u32), Just(21), Just(18), 0..100_000u32]),
+        time in any::<i32>(),
+        duration_ms in prop::option::of(any::<u32>()),
+        with_start in any::<bool>(),
+    ) {
+        let mut body = serde_json::json!({
+            "t": 0, "app": domain, "appname": "live", "stream_id": stream,
+            "sequence": sequence, "event_time": time,
+        });
+        if let Some(ip) = ip { body["user_ip"] = ip.into(); }
+        if let Some(node) = node { body["node"] = node.into(); }
+        let mut sessions = Sessions::new();
+        if with_start || errcode.is_none() {
+            let mut start = body.clone();
+            start["event_type"] = 1.into();
+            sessions.add(&serde_json::from_value::<StreamEvent>(start).unwrap());
+        }
+        if let Some(errcode) = errcode {
+            body["event_type"] = 0.into();
+            body["errcode"] = errcode.into();
+            body["event_time"] = (i64::from(time) + 60).into();
+            if let Some(ms) = duration_ms { body["push_duration"] = ms.to_string().into(); }
+            sessions.add(&serde_json::from_value::<StreamEvent>(body).unwrap());
+        }
+        for session in sessions.sessions() {
+            let mut written = Vec::new();
+            session.write_json(&mut written);
+            prop_assert_eq!(
+                String::from_utf8(written).unwrap(),
+                serde_json::to_string(&session).unwrap()
+            );
+        }
+    }
+}

@@ -396,30 +396,129 @@ impl Session {
 }
 
 /// The object of [`Session::to_json`], written straight to a serializer.
+/// A value of a session's JSON object.
+enum JsonValue<'a> {
+    Text(Option<&'a str>),
+    Number(Option<i64>),
+}
+
+impl serde::Serialize for JsonValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JsonValue::Text(text) => text.serialize(serializer),
+            JsonValue::Number(number) => number.serialize(serializer),
+        }
+    }
+}
+
+impl Session {
+    /// The fields of its JSON object, in order: the one list behind its `Serialize` form and
+    /// [`Session::write_json`].
+    fn json_fields(&self) -> [(&'static str, JsonValue<'_>); 13] {
+        use JsonValue::{Number, Text};
+        let interruption = self.interruption();
+        [
+            ("domain", Text(Some(&self.stream.domain))),
+            ("app", Text(Some(&self.stream.app))),
+            ("stream", Text(Some(&self.stream.stream))),
+            ("sequence", Text(self.sequence.as_deref())),
+            ("start", Number(self.start)),
+            ("end", Number(self.end)),
+            ("duration_s", Number(self.duration)),
+            ("state", Text(Some(self.state.name()))),
+            (
+                "errcode",
+                Number(interruption.map(|i| i64::from(i.errcode()))),
+            ),
+            (
+                "category",
+                Text(self.cause.as_ref().map(|c| c.category().name())),
+            ),
+            (
+                "reason",
+                Text(interruption.and_then(|i| i.reason()).map(|r| r.name())),
+            ),
+            ("client_ip", Text(self.client_ip.as_deref())),
+            ("node", Text(self.node.as_deref())),
+        ]
+    }
+
+    /// Appends the session to `out` as one compact JSON object, byte for byte what
+    /// `serde_json::to_writer` writes of it, in about half the time: for a program that writes
+    /// many, as `css-errcode sessions --format jsonl` does. (A text that needs escaping is
+    /// written by serde_json itself.)
+    ///
+    /// # Example
+    /// ```
+    /// use tencent_css_errcode::events::StreamEvent;
+    /// use tencent_css_errcode::sessions::Sessions;
+    /// let end: StreamEvent = serde_json::from_str(r#"{"event_type":0,"t":0,"app":"d","appname":"live",
+    ///     "stream_id":"a \"quoted\" name","sequence":"7","event_time":100,"errcode":1}"#).unwrap();
+    /// let mut sessions = Sessions::new();
+    /// sessions.add(&end);
+    /// let session = &sessions.sessions()[0];
+    /// let mut line = Vec::new();
+    /// session.write_json(&mut line);
+    /// assert_eq!(line, serde_json::to_vec(session).unwrap());
+    /// ```
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.reserve(512);
+        out.push(b'{');
+        for (at, (name, value)) in self.json_fields().iter().enumerate() {
+            if at > 0 {
+                out.push(b',');
+            }
+            // The names are plain ASCII.
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            match value {
+                JsonValue::Text(Some(text)) if !needs_escape(text) => {
+                    out.push(b'"');
+                    out.extend_from_slice(text.as_bytes());
+                    out.push(b'"');
+                }
+                JsonValue::Text(None) | JsonValue::Number(None) => out.extend_from_slice(b"null"),
+                value => serde_json::to_writer(&mut *out, value).expect("a Vec takes any write"),
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+/// Whether JSON escapes something in `text`: a quote, a backslash or a control character.
+/// Eight bytes at a time: the texts are short, too short for the compiler's vector loops.
+fn needs_escape(text: &str) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Whether a byte of `word` is below `n` (exact as a whole, for n up to 0x80: a borrow
+    // can only spread from a byte that is below `n` already).
+    let below = |word: u64, n: u64| word.wrapping_sub(n * ONES) & !word & HIGH != 0;
+    let special = |word: u64| {
+        below(word ^ (u64::from(b'"') * ONES), 1)
+            | below(word ^ (u64::from(b'\\') * ONES), 1)
+            | below(word, 0x20)
+    };
+    let mut words = text.as_bytes().chunks_exact(8);
+    for word in &mut words {
+        if special(u64::from_le_bytes(word.try_into().expect("8 bytes"))) {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+}
+
 impl serde::Serialize for Session {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let interruption = self.interruption();
-        let mut object = serializer.serialize_struct("Session", 13)?;
-        object.serialize_field("domain", &self.stream.domain)?;
-        object.serialize_field("app", &self.stream.app)?;
-        object.serialize_field("stream", &self.stream.stream)?;
-        object.serialize_field("sequence", &self.sequence)?;
-        object.serialize_field("start", &self.start)?;
-        object.serialize_field("end", &self.end)?;
-        object.serialize_field("duration_s", &self.duration)?;
-        object.serialize_field("state", self.state.name())?;
-        object.serialize_field("errcode", &interruption.map(|i| i.errcode()))?;
-        object.serialize_field(
-            "category",
-            &self.cause.as_ref().map(|c| c.category().name()),
-        )?;
-        object.serialize_field(
-            "reason",
-            &interruption.and_then(|i| i.reason()).map(|r| r.name()),
-        )?;
-        object.serialize_field("client_ip", &self.client_ip)?;
-        object.serialize_field("node", &self.node)?;
+        let fields = self.json_fields();
+        let mut object = serializer.serialize_struct("Session", fields.len())?;
+        for (name, value) in &fields {
+            object.serialize_field(name, value)?;
+        }
         object.end()
     }
 }

@@ -319,6 +319,8 @@ struct Rows<W: Write> {
     format: Format,
     rows: usize,
     error: Option<io::Error>,
+    /// A row's text, kept from row to row.
+    line: Vec<u8>,
 }
 
 impl<W: Write> Rows<W> {
@@ -328,6 +330,7 @@ impl<W: Write> Rows<W> {
             format,
             rows: 0,
             error: None,
+            line: Vec::new(),
         };
         let header = match (format, live) {
             (Format::Table, false) => format!(
@@ -383,10 +386,14 @@ impl<W: Write> Rows<W> {
                 )
             }),
             Format::Json => self.json_element(s),
-            Format::Jsonl => self.write(|out| {
-                serde_json::to_writer(&mut *out, s).map_err(io::Error::other)?;
-                out.write_all(b"\n")
-            }),
+            Format::Jsonl => {
+                let mut line = std::mem::take(&mut self.line);
+                line.clear();
+                s.write_json(&mut line);
+                line.push(b'\n');
+                self.write(|out| out.write_all(&line));
+                self.line = line;
+            }
             Format::Csv => self.write(|out| {
                 let interruption = s.interruption();
                 let text = |v: Option<&str>| v.map(crate::csv_field).unwrap_or_default();

@@ -686,7 +686,11 @@ mod tests {
                     })
                     .collect();
                 let expected: Vec<usize> = (0..len).filter(|&i| line[i] == b'"').collect();
-                assert_eq!(super::Quotes::new(&line).collect::<Vec<_>>(), expected, "{line:?}");
+                assert_eq!(
+                    super::Quotes::new(&line).collect::<Vec<_>>(),
+                    expected,
+                    "{line:?}"
+                );
             }
             let all = vec![b'"'; len];
             assert_eq!(super::Quotes::new(&all).count(), len);

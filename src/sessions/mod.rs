@@ -395,7 +395,6 @@ impl Session {
     }
 }
 
-/// The object of [`Session::to_json`], written straight to a serializer.
 /// A value of a session's JSON object.
 enum JsonValue<'a> {
     Text(Option<&'a str>),
@@ -511,6 +510,7 @@ fn needs_escape(text: &str) -> bool {
         .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
+/// The object of [`Session::to_json`], written straight to a serializer.
 impl serde::Serialize for Session {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;

@@ -443,9 +443,9 @@ impl Session {
     }
 
     /// Appends the session to `out` as one compact JSON object, byte for byte what
-    /// `serde_json::to_writer` writes of it, in about half the time: for a program that writes
-    /// many, as `css-errcode sessions --format jsonl` does. (A text that needs escaping is
-    /// written by serde_json itself.)
+    /// `serde_json::to_writer` writes of it, with less work (each text checked for what JSON
+    /// escapes eight bytes at a time; one that needs escaping is written by serde_json
+    /// itself): for a program that writes many, as `css-errcode sessions --format jsonl` does.
     ///
     /// # Example
     /// ```

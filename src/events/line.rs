@@ -82,13 +82,7 @@ impl Line {
     /// assert_eq!(err.to_string(), "missing field `errcode`");
     /// ```
     pub fn parse(bytes: &[u8]) -> Result<Option<Line>, LineError> {
-        Ok(
-            classify(bytes, Checked::into_event)?.map(|line| match line {
-                Classified::Callback(event) => Line::Callback(event),
-                Classified::Page(page) => Line::Page(page),
-                Classified::ApiError(error) => Line::ApiError(error),
-            }),
-        )
+        classify(bytes)
     }
 }
 
@@ -128,24 +122,40 @@ impl<'a> RecordLine<'a> {
     /// assert!(RecordLine::parse(b"{}").is_err());
     /// ```
     pub fn parse(bytes: &'a [u8]) -> Result<Option<RecordLine<'a>>, LineError> {
-        Ok(
-            classify(bytes, Checked::into_record)?.map(|line| match line {
-                Classified::Callback(record) => RecordLine::Callback(record),
-                Classified::Page(page) => RecordLine::Page(page),
-                Classified::ApiError(error) => RecordLine::ApiError(error),
-            }),
-        )
+        classify(bytes)
     }
 }
 
-/// What a line is: the one classifier behind [`Line`] and [`RecordLine`], which turn a checked
-/// callback into what they hold (`T`) as soon as it is read, so that it is not moved around.
-// As for `Line`: callbacks are the common case, and are not boxed.
-#[allow(clippy::large_enum_variant)]
-enum Classified<T> {
-    Callback(T),
-    Page(EventListResponse),
-    ApiError(ApiError),
+/// What a line is read into, [`Line`] or [`RecordLine`]: each kind of line made straight into
+/// its variant by the one classifier, so that a callback is not moved around.
+trait FromLine<'a> {
+    fn callback(event: Checked<'a>) -> Self;
+    fn page(page: EventListResponse) -> Self;
+    fn api_error(error: ApiError) -> Self;
+}
+
+impl<'a> FromLine<'a> for Line {
+    fn callback(event: Checked<'a>) -> Self {
+        Line::Callback(event.into_event())
+    }
+    fn page(page: EventListResponse) -> Self {
+        Line::Page(page)
+    }
+    fn api_error(error: ApiError) -> Self {
+        Line::ApiError(error)
+    }
+}
+
+impl<'a> FromLine<'a> for RecordLine<'a> {
+    fn callback(event: Checked<'a>) -> Self {
+        RecordLine::Callback(event.into_record())
+    }
+    fn page(page: EventListResponse) -> Self {
+        RecordLine::Page(page)
+    }
+    fn api_error(error: ApiError) -> Self {
+        RecordLine::ApiError(error)
+    }
 }
 
 /// `bytes` without a UTF-8 byte order mark and the ASCII white space around it: how every
@@ -157,10 +167,8 @@ pub(crate) fn trimmed(bytes: &[u8]) -> &[u8] {
         .trim_ascii()
 }
 
-fn classify<'a, T>(
-    bytes: &'a [u8],
-    callback: impl FnOnce(Checked<'a>) -> T,
-) -> Result<Option<Classified<T>>, LineError> {
+/// What a line is: a callback, a page of API records (or one record alone), an API error.
+fn classify<'a, T: FromLine<'a>>(bytes: &'a [u8]) -> Result<Option<T>, LineError> {
     let bytes = trimmed(bytes);
     if bytes.is_empty() {
         return Ok(None);
@@ -168,10 +176,10 @@ fn classify<'a, T>(
     // The plain lines that make up nearly every log are read by `scan`; anything it does not
     // read, or that fails a check (for the error's wording and position), goes to serde.
     if let Some(event) = scan::scan(bytes) {
-        return Ok(Some(Classified::Callback(callback(event))));
+        return Ok(Some(T::callback(event)));
     }
     match serde_json::from_slice::<Checked<'_>>(bytes) {
-        Ok(event) => Ok(Some(Classified::Callback(callback(event)))),
+        Ok(event) => Ok(Some(T::callback(event))),
         Err(callback_error) => {
             if !mentions_api_field(bytes) {
                 if !mentions(bytes, b"\"StreamEndTime\"") {
@@ -180,13 +188,13 @@ fn classify<'a, T>(
                 // One DescribeLiveStreamEventList record alone on its line (what
                 // `css-errcode records --format jsonl` writes): a page of one.
                 return match serde_json::from_slice::<StreamEventInfo>(bytes) {
-                    Ok(record) => Ok(Some(Classified::Page(EventListResponse::of(vec![record])))),
+                    Ok(record) => Ok(Some(T::page(EventListResponse::of(vec![record])))),
                     Err(error) => Err(LineError::Invalid(clean(&error))),
                 };
             }
             match parse_api_response(bytes) {
-                Ok(ApiResponse::Page(page)) => Ok(Some(Classified::Page(page))),
-                Ok(ApiResponse::Error(error)) => Ok(Some(Classified::ApiError(error))),
+                Ok(ApiResponse::Page(page)) => Ok(Some(T::page(page))),
+                Ok(ApiResponse::Error(error)) => Ok(Some(T::api_error(error))),
                 Err(error) => Err(LineError::Invalid(clean(&error))),
             }
         }

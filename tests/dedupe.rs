@@ -92,3 +92,37 @@ fn debug_says_the_size_and_counts_not_the_table() {
     );
     assert!(text.contains("len: 1000"), "{text}");
 }
+
+#[test]
+fn reserving_changes_no_answer() {
+    // The same deliveries (each event, then a redelivery of an older one, past a small limit
+    // so that forgetting happens too) into a deduper that grows, one reserved at the start and
+    // one reserved in the middle. Every delivery of an event has its time.
+    let deliveries: Vec<(DedupeKey, i64)> = (0..30_000u64)
+        .flat_map(|n| [n, n / 8])
+        .map(|event| (key(event), 1_700_000_000 + event as i64))
+        .collect();
+    let answers = |reserve_at: Option<usize>| {
+        let mut deduper = Deduper::with_limit(20_000);
+        let verdicts: Vec<Verdict> = deliveries
+            .iter()
+            .enumerate()
+            .map(|(i, &(key, time))| {
+                if reserve_at == Some(i) {
+                    deduper.reserve(50_000);
+                }
+                deduper.check(key, time)
+            })
+            .collect();
+        (
+            verdicts,
+            deduper.len(),
+            deduper.repeats(),
+            deduper.unverified(),
+        )
+    };
+    let grown = answers(None);
+    assert!(grown.3 > 0, "the limit was passed: forgetting is exercised");
+    assert_eq!(answers(Some(0)), grown);
+    assert_eq!(answers(Some(deliveries.len() / 3)), grown);
+}

@@ -482,6 +482,7 @@ impl Checked<'_> {
 
 impl<'a> Checked<'a> {
     /// The record, borrowing what the body lent.
+    #[inline]
     pub(crate) fn into_record(self) -> Record<'a> {
         callback_record(
             self.kind,
@@ -510,6 +511,7 @@ struct Peer<'a> {
 
 /// The one way a callback becomes a [`Record`], from an owned event or a borrowed line alike.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn callback_record<'a>(
     kind: EventKind,
     domain: Cow<'a, str>,

@@ -37,23 +37,21 @@ pub(super) fn scan(bytes: &[u8]) -> Option<Checked<'_>> {
     let mut fields = Fields::default();
     // Fields seen, including as `null`: serde refuses a field given twice.
     let mut seen: u32 = 0;
-    let mut at = whitespace(bytes, 0);
-    if *bytes.get(at)? != b'{' {
+    let (mut b, mut at) = token(bytes, 0)?;
+    if b != b'{' {
         return None;
     }
-    at = whitespace(bytes, at + 1);
-    if *bytes.get(at)? == b'}' {
-        at += 1;
-    } else {
+    (b, at) = token(bytes, at + 1)?;
+    if b != b'}' {
         loop {
             let (field, next) = key(bytes, at, &mut quotes)?;
-            at = whitespace(bytes, next);
-            if *bytes.get(at)? != b':' {
+            (b, at) = token(bytes, next)?;
+            if b != b':' {
                 return None;
             }
-            at = whitespace(bytes, at + 1);
-            let (value, next) = value(text, at, &mut quotes)?;
-            at = whitespace(bytes, next);
+            (b, at) = token(bytes, at + 1)?;
+            let (value, next) = value(text, b, at, &mut quotes)?;
+            (b, at) = token(bytes, next)?;
             if let Some(field) = field {
                 let bit = 1 << field as u32;
                 if seen & bit != 0 {
@@ -62,17 +60,14 @@ pub(super) fn scan(bytes: &[u8]) -> Option<Checked<'_>> {
                 seen |= bit;
                 fields.assign(field, value)?;
             }
-            match *bytes.get(at)? {
-                b',' => at = whitespace(bytes, at + 1),
-                b'}' => {
-                    at += 1;
-                    break;
-                }
+            match b {
+                b',' => (_, at) = token(bytes, at + 1)?,
+                b'}' => break,
                 _ => return None,
             }
         }
     }
-    if whitespace(bytes, at) != bytes.len() {
+    if spaces(bytes, at + 1) != bytes.len() {
         return None;
     }
     fields.check()
@@ -135,6 +130,7 @@ impl<'a> Fields<'a> {
 
     /// The checks of `Checked::try_from` that concern the whole event: a known `event_type`,
     /// the required fields, an `errcode` on a stream end.
+    #[inline]
     fn check(self) -> Option<Checked<'a>> {
         let kind = match self.event_type? {
             0 => EventKind::StreamEnd,
@@ -340,6 +336,18 @@ const TABLE: [(u128, Option<Field>); 32] = {
     table
 };
 
+/// `KEEP[len]` keeps a key's first `len` bytes of the 16 read (a constant, not a shift of a
+/// 128-bit number by a variable amount).
+const KEEP: [u128; LONGEST_NAME + 1] = {
+    let mut keep = [0u128; LONGEST_NAME + 1];
+    let mut len = 0;
+    while len <= LONGEST_NAME {
+        keep[len] = (1u128 << (8 * len)) - 1;
+        len += 1;
+    }
+    keep
+};
+
 /// The field named `bytes[start..end]`, if any: one hash, one comparison.
 #[inline(always)]
 fn field(bytes: &[u8], start: usize, end: usize) -> Option<Field> {
@@ -352,7 +360,7 @@ fn field(bytes: &[u8], start: usize, end: usize) -> Option<Field> {
             u128::from_le_bytes(padded)
         }
     };
-    let key = word & ((1u128 << (8 * len)) - 1);
+    let key = word & KEEP[len];
     match TABLE[slot(key)] {
         (name, field) if name == key => field,
         _ => None,
@@ -405,9 +413,24 @@ fn str_field(value: Value<'_>) -> Option<Option<&str>> {
     }
 }
 
-/// The index of the first byte at or after `at` that is not JSON white space.
-fn whitespace(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(at) {
+/// The first byte at or after `at` that is not white space, and its index; `None` at the end.
+///
+/// The only white space `scan` meets is the space: `plain` let no other control character
+/// through. A callback has none between its tokens, so the common case is one comparison.
+#[inline(always)]
+fn token(bytes: &[u8], at: usize) -> Option<(u8, usize)> {
+    match *bytes.get(at)? {
+        b' ' => {
+            let at = spaces(bytes, at);
+            Some((*bytes.get(at)?, at))
+        }
+        b => Some((b, at)),
+    }
+}
+
+/// The index of the first byte at or after `at` that is not a space.
+fn spaces(bytes: &[u8], mut at: usize) -> usize {
+    while bytes.get(at) == Some(&b' ') {
         at += 1;
     }
     at
@@ -444,15 +467,16 @@ fn string<'a>(
     Some((text.get(at + 1..end)?, end + 1))
 }
 
-/// A value at `at`: a plain string, an integer serde reads as one, or `null`.
+/// A value at `at`, whose first byte is `first`: a plain string, an integer serde reads as one, or `null`.
 #[inline(always)]
 fn value<'a>(
     text: &'a str,
+    first: u8,
     at: usize,
     quotes: &mut impl Iterator<Item = usize>,
 ) -> Option<(Value<'a>, usize)> {
     let bytes = text.as_bytes();
-    match *bytes.get(at)? {
+    match first {
         b'"' => string(text, at, quotes).map(|(s, next)| (Value::Str(s), next)),
         b'n' => (bytes.get(at..at + 4)? == b"null").then_some((Value::Null, at + 4)),
         b'-' | b'0'..=b'9' => integer(bytes, at),
@@ -481,7 +505,7 @@ fn integer(bytes: &[u8], at: usize) -> Option<(Value<'_>, usize)> {
         }
         let high = leading_digits(first, 8);
         (
-            high * 10u64.pow(m as u32) + leading_digits(second, m),
+            high * POWERS_OF_TEN[m] + leading_digits(second, m),
             start + 8 + m,
         )
     };
@@ -494,6 +518,9 @@ fn integer(bytes: &[u8], at: usize) -> Option<(Value<'_>, usize)> {
     }
     signed(negative, magnitude).map(|value| (value, end))
 }
+
+/// `10^n` for the digits of a second word (`10u64.pow` is a loop).
+const POWERS_OF_TEN: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 
 /// The eight bytes at `at`, as a little-endian word; spaces stand in past the end.
 #[inline(always)]

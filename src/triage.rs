@@ -349,6 +349,16 @@ impl Counter {
         self.counts.len() < MAX_TRACKED
     }
 
+    /// Reads the entries of `hashes` ahead of counting them (see `Deduper::warm`): the reads
+    /// are independent, so the processor waits for them together. Changes no count.
+    fn warm(&self, hashes: impl Iterator<Item = u64>) {
+        let mut seen = 0u64;
+        for hash in hashes {
+            seen ^= self.counts.get(&hash).map_or(0, |(_, count)| *count);
+        }
+        std::hint::black_box(seen);
+    }
+
     /// The `n` keys with the most failures, most first (ties by key).
     pub fn top(&self, n: usize) -> Vec<(&str, u64)> {
         let mut all: Vec<(&str, u64)> = self
@@ -428,11 +438,20 @@ impl Triage {
         // The deduper's slots for a batch of events are read ahead together (see
         // `Deduper::warm`); a batch of slots fits in the cache with room to spare.
         for batch in parsed.items.chunks(WARM_BATCH) {
-            self.deduper
-                .warm(batch.iter().filter_map(|item| match item {
-                    Item::Event(summary) => Some(summary.key),
+            let events = || {
+                batch.iter().filter_map(|item| match item {
+                    Item::Event(summary) => Some(summary),
                     _ => None,
-                }));
+                })
+            };
+            self.deduper.warm(events().map(|summary| summary.key));
+            // Likewise the counters of failures, which outgrow the cache with many streams.
+            // A summary that is no failure has no name hashes, and warms nothing.
+            let failing = || events().filter(|summary| summary.stream != 0);
+            self.tally.by_app.warm(failing().map(|summary| summary.app));
+            self.tally
+                .by_stream
+                .warm(failing().map(|summary| summary.stream));
             self.batch(file, first_line, batch, &parsed.names);
         }
     }

@@ -197,17 +197,25 @@ impl<'a> Quotes<'a> {
     }
 }
 
-/// The quote mask of the 64 bytes at `base` (spaces past the end).
+/// The quote mask of the 64 bytes at `base` (none past the end).
 #[inline(always)]
 fn chunk_quotes(bytes: &[u8], base: usize) -> u64 {
     match bytes.get(base..base + 64) {
         Some(chunk) => quote_mask(chunk.try_into().expect("64 bytes")),
-        None => {
-            let rest = bytes.get(base..).unwrap_or_default();
-            let mut last = [b' '; 64];
-            last[..rest.len()].copy_from_slice(rest);
-            quote_mask(&last)
-        }
+        // The chunk that runs past the end of a line of 64 bytes or more: the mask of the
+        // line's last 64 bytes, moved down so that its first bit is `base` (no copy).
+        None => match bytes.len().checked_sub(64) {
+            Some(start) if start < base => match bytes.get(start..) {
+                Some(last) => quote_mask(last.try_into().expect("64 bytes")) >> (base - start),
+                None => 0,
+            },
+            _ => {
+                let rest = bytes.get(base..).unwrap_or_default();
+                let mut last = [b' '; 64];
+                last[..rest.len()].copy_from_slice(rest);
+                quote_mask(&last)
+            }
+        },
     }
 }
 

@@ -68,7 +68,7 @@ pub fn run<P: Default + Send>(
     mut apply: impl FnMut(Step<'_, P>),
 ) {
     let threads = threads.max(1);
-    let in_flight = threads + 2;
+    let in_flight = 2 * threads + 4;
     let (token_tx, token_rx) = sync_channel::<()>(in_flight);
     for _ in 0..in_flight {
         token_tx.send(()).expect("the receiver is alive");

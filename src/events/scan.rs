@@ -130,8 +130,9 @@ impl<'a> Fields<'a> {
 
     /// The checks of `Checked::try_from` that concern the whole event: a known `event_type`,
     /// the required fields, an `errcode` on a stream end.
+    /// (By reference, taking the text it owns: the fields are not copied to be checked.)
     #[inline]
-    fn check(self) -> Option<Checked<'a>> {
+    fn check(&mut self) -> Option<Checked<'a>> {
         let kind = match self.event_type? {
             0 => EventKind::StreamEnd,
             1 => EventKind::PushStart,
@@ -147,10 +148,10 @@ impl<'a> Fields<'a> {
             appid: self.appid,
             app: self.app.map(Cow::Borrowed),
             appname: self.appname.map(Cow::Borrowed),
-            stream_id: self.stream_id?,
-            channel_id: self.channel_id,
+            stream_id: self.stream_id.take()?,
+            channel_id: self.channel_id.take(),
             event_time: self.event_time?,
-            sequence: self.sequence?,
+            sequence: self.sequence.take()?,
             node: self.node.map(Cow::Borrowed),
             user_ip: self.user_ip.map(Cow::Borrowed),
             stream_param: self.stream_param.map(Cow::Borrowed),
@@ -362,11 +363,21 @@ fn field(bytes: &[u8], start: usize, end: usize) -> Option<Field> {
     let len = end.checked_sub(start).filter(|&len| len <= LONGEST_NAME)?;
     let word = match bytes.get(start..start + 16) {
         Some(chunk) => u128::from_le_bytes(chunk.try_into().expect("16 bytes")),
-        None => {
-            let mut padded = [0u8; 16];
-            padded[..len].copy_from_slice(bytes.get(start..end)?);
-            u128::from_le_bytes(padded)
-        }
+        // A key near the end of the line: its last 16 bytes, moved down to start at the key
+        // (no copy); a line shorter than that is copied.
+        None => match bytes.len().checked_sub(16) {
+            Some(last) if last < start => match bytes.get(last..) {
+                Some(chunk) => {
+                    u128::from_le_bytes(chunk.try_into().expect("16 bytes")) >> (8 * (start - last))
+                }
+                None => return None,
+            },
+            _ => {
+                let mut padded = [0u8; 16];
+                padded[..len].copy_from_slice(bytes.get(start..end)?);
+                u128::from_le_bytes(padded)
+            }
+        },
     };
     let key = word & KEEP[len];
     match TABLE[slot(key)] {
@@ -540,17 +551,28 @@ fn integer(bytes: &[u8], at: usize) -> Option<(Value<'_>, usize)> {
 /// `10^n` for the digits of a second word (`10u64.pow` is a loop).
 const POWERS_OF_TEN: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 
-/// The eight bytes at `at`, as a little-endian word; spaces stand in past the end.
+/// The eight bytes at `at`, as a little-endian word; zero bytes (not digits) stand in past
+/// the end.
 #[inline(always)]
 fn word_at(bytes: &[u8], at: usize) -> u64 {
     match bytes.get(at..at + 8) {
         Some(chunk) => u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
-        None => {
-            let rest = bytes.get(at..).unwrap_or_default();
-            let mut last = [b' '; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(last)
-        }
+        // Near the end of the line: its last eight bytes, moved down to start at `at` (no
+        // copy); a line shorter than that is copied.
+        None => match bytes.len().checked_sub(8) {
+            Some(last) if last < at => match bytes.get(last..) {
+                Some(chunk) if at - last < 8 => {
+                    u64::from_le_bytes(chunk.try_into().expect("8 bytes")) >> (8 * (at - last))
+                }
+                _ => 0,
+            },
+            _ => {
+                let rest = bytes.get(at..).unwrap_or_default();
+                let mut last = [0; 8];
+                last[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(last)
+            }
+        },
     }
 }
 

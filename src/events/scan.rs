@@ -996,6 +996,38 @@ mod tests {
     }
 
     #[test]
+    fn invalid_utf8_goes_to_serde_which_refuses_it() {
+        let line = |text: &[u8]| {
+            [
+                &br#"{"event_type":0,"t":1,"stream_id":""#[..],
+                text,
+                br#"","sequence":"1","event_time":1,"errcode":1}"#,
+            ]
+            .concat()
+        };
+        // A lone continuation byte, an overlong NUL, a surrogate, a character cut short, a
+        // byte never valid; then a line long enough for the vector path, with one at its end.
+        let long_tail = [&[b'a'; 200][..], b"\xe6\x97"].concat();
+        for bad in [
+            &b"\x80"[..],
+            b"\xc0\x80",
+            b"\xed\xa0\x80",
+            b"\xe6\x97",
+            b"\xff",
+            &long_tail,
+        ] {
+            let bytes = line(bad);
+            assert!(scan(&bytes).is_none(), "{bytes:?}");
+            assert!(serde_json::from_slice::<StreamEvent>(&bytes).is_err());
+        }
+        let good = line("直播".as_bytes());
+        assert_eq!(
+            scan(&good).map(Checked::into_event),
+            serde_json::from_slice::<StreamEvent>(&good).ok()
+        );
+    }
+
+    #[test]
     fn plain_lines_are_read_by_the_scanner() {
         // Most generated lines must not fall back to serde, or the fast path is not used.
         let line = r#"{"event_type":0,"t":1700000700,"app":"d.example.com","appname":"live","stream_id":"room1","sequence":"100","event_time":1700000100,"push_duration":"61000","errcode":12,"errmsg":"x"}"#;

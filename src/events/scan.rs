@@ -498,7 +498,8 @@ fn string<'a>(
     Some((string, end + 1))
 }
 
-/// A value at `at`, whose first byte is `first`: a plain string, an integer serde reads as one, or `null`.
+/// A value at `at`, whose first byte is `first`: a plain string, an integer serde reads as
+/// one, or `null`.
 #[inline(always)]
 fn value<'a>(
     text: &'a str,

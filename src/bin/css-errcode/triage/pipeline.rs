@@ -68,6 +68,9 @@ pub fn run<P: Default + Send>(
     mut apply: impl FnMut(Step<'_, P>),
 ) {
     let threads = threads.max(1);
+    // Room for each worker to hold a block and have the next one waiting, and for the reader
+    // and the counting thread to run ahead or behind by a few: with as many threads as cores,
+    // one of them descheduled otherwise soon idled the others.
     let in_flight = 2 * threads + 4;
     let (token_tx, token_rx) = sync_channel::<()>(in_flight);
     for _ in 0..in_flight {

@@ -127,7 +127,7 @@ impl Deduper {
     pub fn with_limit(limit: usize) -> Deduper {
         let limit = limit.max(16);
         Deduper {
-            slots: vec![[0; 3]; Self::slots_for(limit).min(INITIAL_SLOTS)],
+            slots: empty_table(Self::slots_for(limit).min(INITIAL_SLOTS)),
             len: 0,
             limit,
             base: None,
@@ -182,7 +182,7 @@ impl Deduper {
 
     /// Moves every key to its home in a table of `size` slots.
     fn rehash(&mut self, size: usize) {
-        let old = core::mem::replace(&mut self.slots, vec![[0; 3]; size]);
+        let old = core::mem::replace(&mut self.slots, empty_table(size));
         for slot in old {
             let key = u64::from(slot[0]) | u64::from(slot[1]) << 32;
             if key == 0 {
@@ -426,6 +426,17 @@ impl Deduper {
             slot = self.next(slot);
         }
     }
+}
+
+/// A table of `size` empty slots, written out now rather than allocated as zeroed memory.
+/// Zeroed memory comes from the system as pages that are mapped on first use: `warm` reads a
+/// slot first, which maps the shared zero page, and the write that follows must replace that
+/// mapping, which on a process with other threads flushes their processors' TLBs (an
+/// interrupt to each). Written at allocation, every page is faulted in once, for writing.
+fn empty_table(size: usize) -> Vec<[u32; 3]> {
+    let mut slots = Vec::with_capacity(size);
+    slots.resize(size, [0; 3]);
+    slots
 }
 
 /// A slot's content: the key's halves, low first, and the stored time.

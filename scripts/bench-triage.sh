@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Times `css-errcode triage --json` (one parsing thread, and every core) against DuckDB's
 # read_json (in a fresh process a round, its start-up included; and warm: one connection kept
-# open, columns named, the query alone timed) and, unless JQ=0, a jq pipeline, on a generated
+# open, columns named, the query alone timed, at every core count: triage --threads N against
+# DuckDB's `SET threads = N`, all cores and one) and, unless JQ=0, a jq pipeline, on a generated
 # JSON-lines log of callback events (fixed seed), plain and gzip-compressed; checks that the
 # counts agree. The contenders run in
 # turn, round after round, so that a slow phase of a shared machine falls on all alike; the
 # per-round ratios of triage to DuckDB are printed with their median.
 #
 # Usage: scripts/bench-triage.sh [SIZE_BYTES] [SEED]     (default 1000000000 and 42)
-# RUNS=3 runs of each; JQ=0 skips jq (a minute per run); GZ=0 skips the .gz comparison.
+# RUNS=3 runs of each; JQ=0 skips jq (a minute per run); GZ=0 skips the .gz comparison;
+# WARM_THREADS=2,1 picks the thread counts of the warm comparison (default: all cores, then 1).
 # The log goes to ${TRIAGE_BENCH_FILE:-target/bench/pushes-SIZE-SEED.jsonl} and is kept for reruns.
 set -euo pipefail
 size=${1:-1000000000}
@@ -124,13 +126,12 @@ if ours_counts != duck_counts:
     print("  duck: ", dict(sorted(duck_counts.items())))
 
 # DuckDB at its best, as a user who triages with it runs it: one warm connection (DuckDB and
-# its JSON extension loaded, the query run once untimed), as many threads as cores, the four
+# its JSON extension loaded, the query run once untimed), as many threads as triage, the four
 # columns named (no schema detection); only the query is timed, in this process, in turn with
 # triage round after round. triage is timed as a command (its start-up, a few milliseconds,
 # included).
 import duckdb
 warm = duckdb.connect()
-warm.execute(f"SET threads = {os.cpu_count()}")
 WARM_QUERY = """
   SELECT errcode, count(*) FROM (
     SELECT DISTINCT sequence, event_type, event_time, errcode
@@ -139,20 +140,27 @@ WARM_QUERY = """
                             'event_time': 'BIGINT', 'errcode': 'BIGINT'})
     WHERE event_type = 0
   ) GROUP BY errcode"""
-warm.execute(WARM_QUERY, [path]).fetchall()
-warm_times, triage_times = [], []
-for _ in range(runs):
-    t, _, report_warm = run([binary, "triage", "--json", path])
-    triage_times.append(t)
-    start = time.perf_counter()
-    warm_rows = warm.execute(WARM_QUERY, [path]).fetchall()
-    warm_times.append(time.perf_counter() - start)
-print(f"duckdb warm (query alone, columns named, {os.cpu_count()} threads): median {statistics.median(warm_times):.3f} s of {runs} ({', '.join(f'{t:.3f}' for t in warm_times)})")
-print(f"triage (all cores), in turn with it: median {statistics.median(triage_times):.3f} s ({', '.join(f'{t:.3f}' for t in triage_times)})")
-print("triage (all cores) / duckdb warm:")
-ratios((None, triage_times), (None, warm_times))
-warm_counts = {str(k): v for k, v in warm_rows if k is not None and k >= 0}
-print("stream ends by errcode identical to warm DuckDB's:", warm_counts == ours_counts)
+# Every core count: triage --threads N against DuckDB with `SET threads = N`, all cores first.
+thread_counts = [os.cpu_count()] + [n for n in (1,) if n != os.cpu_count()]
+if os.environ.get("WARM_THREADS"):
+    thread_counts = [int(n) for n in os.environ["WARM_THREADS"].split(",")]
+for threads in thread_counts:
+    warm.execute(f"SET threads = {threads}")
+    warm.execute(WARM_QUERY, [path]).fetchall()
+    warm_times, triage_times = [], []
+    for _ in range(runs):
+        t, _, report_warm = run([binary, "triage", "--json", "--threads", str(threads), path])
+        triage_times.append(t)
+        start = time.perf_counter()
+        warm_rows = warm.execute(WARM_QUERY, [path]).fetchall()
+        warm_times.append(time.perf_counter() - start)
+    print(f"duckdb warm (query alone, columns named, {threads} threads): median {statistics.median(warm_times):.3f} s of {runs} ({', '.join(f'{t:.3f}' for t in warm_times)})")
+    print(f"triage --threads {threads}, in turn with it: median {statistics.median(triage_times):.3f} s ({', '.join(f'{t:.3f}' for t in triage_times)})")
+    print(f"triage --threads {threads} / duckdb warm, {threads} threads:")
+    ratios((None, triage_times), (None, warm_times))
+    warm_counts = {str(k): v for k, v in warm_rows if k is not None and k >= 0}
+    print("stream ends by errcode identical to warm DuckDB's:", warm_counts == ours_counts)
+    print("report identical to the all-cores one:", report_warm == report)
 
 if with_gz:
     gz = path + ".gz"

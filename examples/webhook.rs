@@ -42,7 +42,8 @@ impl Receiver {
     }
 }
 
-fn unix_now() -> i64 {
+/// The current Unix time in seconds (0 before 1970).
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -8,19 +8,11 @@ mod fake_api;
 
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use fake_api::{Fake, Fault, SECRET_ID, SECRET_KEY, online, start};
+use fake_api::{Fake, Fault, SECRET_ID, SECRET_KEY, now, online, start};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_css-errcode");
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// A push start of `stream` (sequence `sequence`) at `time`.
 fn start_line(app: &str, stream: &str, sequence: &str, time: i64) -> String {

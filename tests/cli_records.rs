@@ -8,19 +8,11 @@ mod fake_api;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use fake_api::{Fake, Fault, SECRET_ID, SECRET_KEY, spread, start};
+use fake_api::{Fake, Fault, SECRET_ID, SECRET_KEY, now, spread, start};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_css-errcode");
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// Runs `css-errcode` with the fake's credentials (or `key`) and no profile file.
 async fn records(endpoint: &str, key: Option<&str>, args: &[String]) -> Output {

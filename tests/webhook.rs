@@ -6,19 +6,12 @@
 mod webhook;
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tencent_css_errcode::events::sign;
+use webhook::unix_now as now;
 
 const KEY: &str = "test-callback-key";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// An official-format stream-end body, signed with `key`, expiring at `t`.
 fn body(key: &str, t: i64, sequence: &str, errcode: u32) -> Value {

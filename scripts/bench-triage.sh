@@ -11,6 +11,8 @@
 # Usage: scripts/bench-triage.sh [SIZE_BYTES] [SEED]     (default 1000000000 and 42)
 # RUNS=3 runs of each; JQ=0 skips jq (a minute per run); GZ=0 skips the .gz comparison;
 # WARM_THREADS=2,1 picks the thread counts of the warm comparison (default: all cores, then 1).
+# BASELINE_BIN=path/to/an/older/css-errcode runs that build too in the warm comparison, in turn
+# with the others, and checks that its report is the same.
 # The log goes to ${TRIAGE_BENCH_FILE:-target/bench/pushes-SIZE-SEED.jsonl} and is kept for reruns.
 set -euo pipefail
 size=${1:-1000000000}
@@ -35,10 +37,11 @@ fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "duckdb: $(python3 -c 'import duckdb; print(duckdb.__version__)'), jq: $(jq --version 2>/dev/null || echo none)"
 
-python3 - "$root/$bin" "$file" "${RUNS:-3}" "${JQ:-1}" "${GZ:-1}" <<'PY'
+python3 - "$root/$bin" "$file" "${RUNS:-3}" "${JQ:-1}" "${GZ:-1}" "${BASELINE_BIN:-}" <<'PY'
 import json, os, statistics, subprocess, sys, time
 
 binary, path, runs, with_jq, with_gz = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] != "0", sys.argv[5] != "0"
+baseline = sys.argv[6]
 
 def run(argv, stdin=None):
     """Wall time, peak RSS (MiB) of this child alone (wait4), and its stdout."""
@@ -147,13 +150,16 @@ if os.environ.get("WARM_THREADS"):
 for threads in thread_counts:
     warm.execute(f"SET threads = {threads}")
     warm.execute(WARM_QUERY, [path]).fetchall()
-    warm_times, triage_times = [], []
+    warm_times, triage_times, baseline_times = [], [], []
     for _ in range(runs):
         t, _, report_warm = run([binary, "triage", "--json", "--threads", str(threads), path])
         triage_times.append(t)
         start = time.perf_counter()
         warm_rows = warm.execute(WARM_QUERY, [path]).fetchall()
         warm_times.append(time.perf_counter() - start)
+        if baseline:
+            t, _, report_baseline = run([baseline, "triage", "--json", "--threads", str(threads), path])
+            baseline_times.append(t)
     print(f"duckdb warm (query alone, columns named, {threads} threads): median {statistics.median(warm_times):.3f} s of {runs} ({', '.join(f'{t:.3f}' for t in warm_times)})")
     print(f"triage --threads {threads}, in turn with it: median {statistics.median(triage_times):.3f} s ({', '.join(f'{t:.3f}' for t in triage_times)})")
     print(f"triage --threads {threads} / duckdb warm, {threads} threads:")
@@ -161,6 +167,13 @@ for threads in thread_counts:
     warm_counts = {str(k): v for k, v in warm_rows if k is not None and k >= 0}
     print("stream ends by errcode identical to warm DuckDB's:", warm_counts == ours_counts)
     print("report identical to the all-cores one:", report_warm == report)
+    if baseline:
+        print(f"baseline {baseline} --threads {threads}, in turn: median {statistics.median(baseline_times):.3f} s ({', '.join(f'{t:.3f}' for t in baseline_times)})")
+        print(f"baseline / duckdb warm, {threads} threads:")
+        ratios((None, baseline_times), (None, warm_times))
+        print("triage / baseline:")
+        ratios((None, triage_times), (None, baseline_times))
+        print("baseline report identical:", report_baseline == report)
 
 if with_gz:
     gz = path + ".gz"

@@ -2,6 +2,7 @@ use core::time::Duration;
 use std::borrow::Cow;
 
 use super::lenient::{BadField, Lenient, Str};
+use super::record::KeyHash;
 use super::{Cause, DedupeKey, Record, Source};
 use crate::{Interruption, decode};
 
@@ -551,12 +552,12 @@ fn callback_record<'a>(
 
 /// A callback's dedupe key: its `sequence`, `event_type` and `event_time`.
 pub(crate) fn callback_key(sequence: &str, kind: EventKind, event_time: i64) -> DedupeKey {
-    DedupeKey::of(&[
-        b"callback",
-        sequence.as_bytes(),
-        &[kind.event_type()],
-        &event_time.to_le_bytes(),
-    ])
+    // `DedupeKey::of(&[b"callback", sequence, &[event_type], &event_time.to_le_bytes()])`.
+    KeyHash::CALLBACK
+        .field(sequence.as_bytes())
+        .field(&[kind.event_type()])
+        .field(&event_time.to_le_bytes())
+        .finish()
 }
 
 impl<'de> serde::Deserialize<'de> for Checked<'de> {

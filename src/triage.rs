@@ -437,8 +437,11 @@ impl Counter {
 pub struct Triage {
     tally: Tally,
     deduper: Deduper,
+    /// Stream ends by listed reason, in `Reason::ALL` order (the names are made at the end).
+    by_listed: Vec<u64>,
+    /// Stream ends by unlisted pair or code-less text.
     by_reason: HashMap<ReasonKey, u64, foldhash::fast::FixedState>,
-    /// Stream ends by category, in `Category::ALL` order (the names are made at the end).
+    /// Stream ends by category, in `Category::ALL` order.
     by_category: Vec<u64>,
     unlisted: usize,
     other_reasons: u64,
@@ -469,6 +472,7 @@ impl Triage {
             wanted: Arc::default(),
             tally: Tally::default(),
             deduper: Deduper::new(),
+            by_listed: vec![0; Reason::ALL.len()],
             by_reason: HashMap::default(),
             by_category: vec![0; Category::ALL.len()],
             unlisted: 0,
@@ -551,17 +555,19 @@ impl Triage {
             return;
         }
         tally.stream_end += 1;
-        if let Some(count) = Category::ALL
-            .iter()
-            .position(|c| *c == event.category)
-            .and_then(|i| self.by_category.get_mut(i))
-        {
+        // `ALL` lists each enum in the order of its variants (tested), so a variant's number
+        // is its place there.
+        if let Some(count) = self.by_category.get_mut(event.category as usize) {
             *count += 1;
         }
-        if let Some(count) = self.by_reason.get_mut(&event.reason) {
+        if let ReasonKey::Listed(reason) = event.reason {
+            if let Some(count) = self.by_listed.get_mut(reason as usize) {
+                *count += 1;
+            }
+        } else if let Some(count) = self.by_reason.get_mut(&event.reason) {
             *count += 1;
-        } else if matches!(event.reason, ReasonKey::Listed(_)) || self.unlisted < MAX_UNLISTED {
-            self.unlisted += usize::from(!matches!(event.reason, ReasonKey::Listed(_)));
+        } else if self.unlisted < MAX_UNLISTED {
+            self.unlisted += 1;
             self.by_reason.insert(event.reason, 1);
         } else {
             self.other_reasons += 1;
@@ -613,9 +619,13 @@ impl Triage {
     /// The counts.
     pub fn finish(mut self) -> Tally {
         self.tally.unverified = self.deduper.unverified();
-        let mut by_reason: BTreeMap<String, u64> = self
-            .by_reason
-            .into_iter()
+        let listed = Reason::ALL
+            .iter()
+            .zip(&self.by_listed)
+            .filter(|(_, count)| **count > 0)
+            .map(|(reason, count)| (ReasonKey::Listed(*reason), *count));
+        let mut by_reason: BTreeMap<String, u64> = listed
+            .chain(self.by_reason)
             .map(|(key, count)| (key.name(), count))
             .collect();
         if self.other_reasons > 0 {
@@ -645,6 +655,24 @@ fn keep(shown: &mut Vec<Problem>, file: &str, line: u64, reason: &str) {
 #[cfg(test)]
 mod tests {
     use super::{Counter, Names};
+    use crate::{Category, Reason};
+
+    #[test]
+    fn a_variant_number_is_its_place_in_all() {
+        // The tally counts by `reason as usize` and `category as usize`.
+        assert!(
+            Reason::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, r)| *r as usize == i)
+        );
+        assert!(
+            Category::ALL
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c as usize == i)
+        );
+    }
 
     #[test]
     fn the_top_keys_are_those_of_a_full_sort() {

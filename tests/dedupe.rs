@@ -52,10 +52,8 @@ fn past_the_limit_it_forgets_the_oldest_and_says_so() {
     for n in 0..limit as u64 {
         deduper.check(key(n), n as i64);
     }
-    // Grown to hold the limit (at most 7/8 full, 12 bytes a slot, and a bit for each region of
-    // 1,024 slots), and no further after it.
-    let slots = limit + limit / 7 + 1;
-    let bound = slots * 12 + slots.div_ceil(1024 * 64) * 8;
+    // Grown to hold the limit (at most 7/8 full, 12 bytes a slot), and no further after it.
+    let bound = (limit + limit / 7 + 1) * 12;
     assert_eq!(deduper.memory_bytes(), bound);
     for n in limit as u64..(limit as u64 * 3) {
         deduper.check(key(n), n as i64);

@@ -64,7 +64,7 @@ pub struct Deduper {
     /// an empty slot, and a key of 0 is stored as 1) and its event time as an offset from
     /// `base` (see `pack`), for eviction: 12 bytes together, so that a check reads one place
     /// in memory, not two.
-    slots: Table,
+    slots: Vec<[u32; 3]>,
     len: usize,
     limit: usize,
     /// The first event time seen: times are stored relative to it.
@@ -127,7 +127,7 @@ impl Deduper {
     pub fn with_limit(limit: usize) -> Deduper {
         let limit = limit.max(16);
         Deduper {
-            slots: Table::new(Self::slots_for(limit).min(INITIAL_SLOTS)),
+            slots: empty_table(Self::slots_for(limit).min(INITIAL_SLOTS)),
             len: 0,
             limit,
             base: None,
@@ -182,14 +182,17 @@ impl Deduper {
 
     /// Moves every key to its home in a table of `size` slots.
     fn rehash(&mut self, size: usize) {
-        let old = core::mem::replace(&mut self.slots, Table::new(size));
-        for slot in old.entries() {
+        let old = core::mem::replace(&mut self.slots, empty_table(size));
+        for slot in old {
             let key = u64::from(slot[0]) | u64::from(slot[1]) << 32;
+            if key == 0 {
+                continue;
+            }
             let mut at = self.home(key);
             while self.key(at) != 0 {
                 at = self.next(at);
             }
-            self.slots.set(at, slot);
+            self.slots[at] = slot;
         }
     }
 
@@ -218,7 +221,7 @@ impl Deduper {
                 _ => slot = self.next(slot),
             }
         }
-        self.slots.set(slot, entry(key, pack(event_time, base)));
+        self.slots[slot] = entry(key, pack(event_time, base));
         self.len += 1;
         self.grow_if_full();
         let verdict = match self.forgotten_until {
@@ -333,12 +336,12 @@ impl Deduper {
     /// assert!(small.memory_bytes() < 16_000);
     /// ```
     pub fn memory_bytes(&self) -> usize {
-        self.slots.memory_bytes()
+        self.slots.len() * size_of::<[u32; 3]>()
     }
 
     /// The key in `slot`, 0 if it is empty.
     fn key(&self, slot: usize) -> u64 {
-        let [lo, hi, _] = self.slots.get(slot);
+        let [lo, hi, _] = self.slots[slot];
         u64::from(lo) | u64::from(hi) << 32
     }
 
@@ -363,7 +366,7 @@ impl Deduper {
         let threshold = self.quarter_time();
         let mut slot = 0;
         while slot < self.slots.len() {
-            if self.key(slot) != 0 && self.slots.get(slot)[2] <= threshold {
+            if self.key(slot) != 0 && self.slots[slot][2] <= threshold {
                 self.remove(slot);
                 // `remove` may have moved a later entry into `slot`: look at it again.
                 continue;
@@ -378,7 +381,12 @@ impl Deduper {
     /// stored times (no allocation beyond the histogram).
     fn quarter_time(&self) -> u32 {
         const BUCKETS: usize = 4096;
-        let stored = || self.slots.entries().map(|[_, _, time]| time);
+        let stored = || {
+            self.slots
+                .iter()
+                .filter(|[lo, hi, _]| *lo != 0 || *hi != 0)
+                .map(|[_, _, time]| *time)
+        };
         let (min, max) = stored().fold((u32::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
         let width = u64::from(max - min) / BUCKETS as u64 + 1;
         let mut counts = vec![0usize; BUCKETS];
@@ -398,7 +406,7 @@ impl Deduper {
 
     /// Backward-shift deletion: keeps every remaining key reachable from its home slot.
     fn remove(&mut self, mut hole: usize) {
-        self.slots.set(hole, [0; 3]);
+        self.slots[hole] = [0; 3];
         self.len -= 1;
         let mut slot = self.next(hole);
         while self.key(slot) != 0 {
@@ -411,8 +419,8 @@ impl Deduper {
                 hole < home || home <= slot
             };
             if !stays {
-                self.slots.set(hole, self.slots.get(slot));
-                self.slots.set(slot, [0; 3]);
+                self.slots[hole] = self.slots[slot];
+                self.slots[slot] = [0; 3];
                 hole = slot;
             }
             slot = self.next(slot);
@@ -420,81 +428,15 @@ impl Deduper {
     }
 }
 
-/// Slots a region of the table holds (12 KiB).
-const REGION: usize = 1024;
-
-/// The deduper's slots, allocated as zeroed memory and written out a region at a time, when
-/// the first entry goes into the region; a slot of a region not written yet reads as empty
-/// without being read.
-///
-/// Zeroed memory comes from the system as pages mapped on first use. Reading a page first
-/// maps the shared zero page, and the write that follows must replace that mapping, which on
-/// a process with other threads flushes their processors' TLBs (an interrupt to each): so no
-/// page is read before it is written. Writing the whole table out when it is made does that
-/// too, but all at once: for the table of four million events, 55 MB and 13,000 page faults
-/// before the first check, 20 to 40 ms on the benchmark machine during which a program that
-/// parses on other threads has nothing to count with. Region by region, the faults come as the
-/// table fills.
-#[derive(Clone)]
-struct Table {
-    slots: Vec<[u32; 3]>,
-    /// A bit a region, set once the region is written out.
-    written: Vec<u64>,
-}
-
-impl Table {
-    /// `size` empty slots, no page of them touched.
-    fn new(size: usize) -> Table {
-        Table {
-            // `vec!` of zeros asks the allocator for zeroed memory: nothing is written.
-            slots: vec![[0; 3]; size],
-            written: vec![0; size.div_ceil(REGION).div_ceil(64)],
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    fn memory_bytes(&self) -> usize {
-        self.slots.len() * size_of::<[u32; 3]>() + self.written.len() * size_of::<u64>()
-    }
-
-    fn is_written(&self, region: usize) -> bool {
-        self.written[region / 64] & (1 << (region % 64)) != 0
-    }
-
-    /// The slot's content; empty in a region not written yet, which is not read.
-    #[inline]
-    fn get(&self, slot: usize) -> [u32; 3] {
-        if self.is_written(slot / REGION) {
-            self.slots[slot]
-        } else {
-            [0; 3]
-        }
-    }
-
-    /// Writes the slot, and first the rest of its region if it was not written yet.
-    #[inline]
-    fn set(&mut self, slot: usize, value: [u32; 3]) {
-        let region = slot / REGION;
-        if !self.is_written(region) {
-            let end = ((region + 1) * REGION).min(self.slots.len());
-            self.slots[region * REGION..end].fill([0; 3]);
-            self.written[region / 64] |= 1 << (region % 64);
-        }
-        self.slots[slot] = value;
-    }
-
-    /// The slots that hold an entry, in table order.
-    fn entries(&self) -> impl Iterator<Item = [u32; 3]> + '_ {
-        self.slots
-            .chunks(REGION)
-            .enumerate()
-            .filter(|(region, _)| self.is_written(*region))
-            .flat_map(|(_, slots)| slots.iter().copied())
-            .filter(|[lo, hi, _]| *lo != 0 || *hi != 0)
-    }
+/// A table of `size` empty slots, written out now rather than allocated as zeroed memory.
+/// Zeroed memory comes from the system as pages that are mapped on first use: `warm` reads a
+/// slot first, which maps the shared zero page, and the write that follows must replace that
+/// mapping, which on a process with other threads flushes their processors' TLBs (an
+/// interrupt to each). Written at allocation, every page is faulted in once, for writing.
+fn empty_table(size: usize) -> Vec<[u32; 3]> {
+    let mut slots = Vec::with_capacity(size);
+    slots.resize(size, [0; 3]);
+    slots
 }
 
 /// A slot's content: the key's halves, low first, and the stored time.

@@ -104,7 +104,7 @@ pub struct ParsedBlock {
 
 /// The names of a block's failing apps and streams, by hash, all written into one text: a
 /// reused block's names cost no allocation (a `String` each, made with `format!`, was about
-/// 3% of triage's instructions).
+/// 4% of triage's instructions).
 #[derive(Default)]
 struct Names {
     text: String,

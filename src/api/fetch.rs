@@ -238,3 +238,18 @@ impl Fetch {
         &self.truncated
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Fetch;
+    use crate::api::EventQuery;
+
+    #[test]
+    fn debug_says_what_it_holds_not_its_deduper_table() {
+        // Derived over the deduper's slots, it was a 50 MB string.
+        let now = 1_700_003_600;
+        let fetch = Fetch::new(EventQuery::new(now - 3_600, now), now).unwrap();
+        let text = format!("{fetch:?}");
+        assert!(text.len() < 1_000, "{} bytes: {text}", text.len());
+    }
+}
